@@ -1,0 +1,61 @@
+// Reading the official Turbo whole-model vectors (copied from ../shared/parity into spec/fixtures).
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { RSchedule } from '../../src/turbo/options';
+
+export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+
+export interface ParityConfig {
+  r: number | [number, number];
+  alpha: number;
+  rThreshold?: number;
+  propAttn?: boolean;
+  beta?: number;
+  gamma?: number;
+}
+
+export interface ParityResult {
+  config: ParityConfig;
+  tokensAfterEachBlock: number[];
+  top1: number[];
+  logits: number[][];
+}
+
+export function loadVitTinyParity(): { results: ParityResult[]; inputs: tf.Tensor4D } {
+  const json = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-turbo.json'), 'utf8'));
+  const buf = fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-inputs.f32'));
+  const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  return { results: json.results, inputs: tf.tensor4d(data.slice(), json.inputs.shape) };
+}
+
+/** The JSON config as our options; `[r, inflect]` is the linear schedule, not a list. */
+export function toOptions(c: ParityConfig) {
+  const r: RSchedule = Array.isArray(c.r) ? { r: c.r[0], inflect: c.r[1] } : c.r;
+  return {
+    r,
+    alpha: c.alpha,
+    beta: c.beta ?? 1,
+    gamma: c.gamma ?? 0,
+    rThreshold: c.rThreshold ?? 0,
+    propAttn: c.propAttn ?? true,
+  };
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function argmaxRows(data: ArrayLike<number>, cols: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < data.length / cols; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (data[r * cols + c] > data[r * cols + best]) best = c;
+    out.push(best);
+  }
+  return out;
+}

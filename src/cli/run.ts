@@ -1,0 +1,35 @@
+// Every CLI ends here: user errors become one line on stderr and a non-zero exit, never a stack trace.
+
+import { Command, CommanderError } from 'commander';
+
+export interface CliIo {
+  err: (s: string) => void;
+}
+
+const processIo: CliIo = { err: (s) => process.stderr.write(s) };
+
+/** Runs a commander program; resolves to the exit code instead of exiting, so tests can call it. */
+export async function runProgram(program: Command, args: string[], io: CliIo = processIo): Promise<number> {
+  program.exitOverride();
+  program.configureOutput({ writeErr: io.err });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed its message
+    io.err(`error: ${oneLine(e)}\n`);
+    if (process.env.TURBO_DEBUG && e instanceof Error) io.err(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+export function runCli(program: Command): void {
+  runProgram(program, process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s*\n\s*/g, ' ');
+}

@@ -1,0 +1,258 @@
+// The Turbo rewrite: find the blocks, plan the schedule, then insert
+//   metric  = Mean_heads(keys)                      [B, N, d]
+//   clsAttn = Mean_heads(P[:, :, 0, :])             [B, N]
+//   x, size = TurboMerge(attn_residual, metric, clsAttn, size)
+// after every attention residual with r > 0, and log(size) before every later Softmax.
+// Nodes are collected per block and the graph is re-sorted once at the end.
+
+import { Graph, boolAttr, floatAttr, formatRef, intAttr } from '../graph/ir';
+import { NodeDef } from '../graph/types';
+import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
+import { RSchedule } from '../turbo/options';
+import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
+import { AttentionBlock, findAttentionBlocks } from './blocks';
+import { makeTokenCountDynamic, staticTokenReshapes, stridedSlice } from './shapes';
+
+export const TOOL_VERSION = '0.1.0';
+const PREFIX = 'turbo';
+
+export interface RewriteOptions {
+  r: RSchedule;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  rThreshold: number;
+  propAttn: boolean;
+  /** Force a family instead of detecting it. */
+  architecture?: string;
+}
+
+export interface TurboPlan {
+  architecture: string;
+  protectedTokens: number;
+  tokenCount: number;
+  blocks: AttentionBlock[];
+  /** Requested r per block (before run-time clamping). */
+  schedule: number[];
+  /** l per block: earlier blocks with scheduled r > 0 (for beta/gamma weighting). */
+  layers: number[];
+  /** Tokens after each block, as the merge op will produce them. */
+  tokensAfterBlock: number[];
+  /** Graph input the batch size is read from. */
+  inputRef: string;
+}
+
+export interface RewriteSummary {
+  plan: TurboPlan;
+  merges: number;
+  biasedSoftmaxes: number;
+  dynamicReshapes: number;
+}
+
+/** Raised when the graph has no transformer blocks we recognise; says what was found. */
+export class NoTransformerBlocksError extends Error {}
+
+export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rThreshold' | 'architecture'>): TurboPlan {
+  graph.topoSort();
+  const report = findAttentionBlocks(graph);
+  if (report.blocks.length === 0) {
+    const seen = report.softmaxCount === 0 ? 'no Softmax at all' : `${report.softmaxCount} Softmax node(s), none in a block (${report.rejected[0]})`;
+    throw new NoTransformerBlocksError(
+      `no transformer blocks found: ${seen}; expected BatchMatMul(q, kᵀ) → Softmax → BatchMatMul(·, v) → projection → residual Add → MLP → residual Add`,
+    );
+  }
+  const blocks = orderBlocks(report.blocks);
+  const { arch, match } = matchArchitecture(graph, blocks, options.architecture);
+  const schedule = parseRSchedule(options.r, blocks.length);
+  return {
+    architecture: arch.name,
+    protectedTokens: match.protectedTokens,
+    tokenCount: match.tokenCount,
+    blocks,
+    schedule,
+    layers: layerIndices(schedule),
+    tokensAfterBlock: tokenCounts(match.tokenCount, schedule, match.protectedTokens, options.rThreshold),
+    inputRef: graphInput(graph),
+  };
+}
+
+export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOptions): RewriteSummary {
+  const consts = sharedConstants(graph);
+  let size: string | undefined;
+  let merges = 0;
+  let biasedSoftmaxes = 0;
+  const blockMeta: { merge: string | null; output: string }[] = [];
+
+  plan.blocks.forEach((block, i) => {
+    const scope = `${PREFIX}/block_${i}`;
+    if (size && options.propAttn) {
+      addProportionalAttention(graph, block, size, scope);
+      biasedSoftmaxes++;
+    }
+    if (plan.schedule[i] > 0) {
+      const merge = addMerge(graph, block, consts, scope, size, {
+        r: plan.schedule[i],
+        alpha: options.alpha,
+        beta: options.beta,
+        gamma: options.gamma,
+        layer: plan.layers[i],
+        protectedTokens: plan.protectedTokens,
+        rThreshold: options.rThreshold,
+      });
+      size = formatRef(merge.name, 1);
+      merges++;
+      blockMeta.push({ merge: merge.name, output: block.mlpResidual.name });
+    } else {
+      blockMeta.push({ merge: null, output: block.mlpResidual.name });
+    }
+  });
+
+  const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
+  graph.topoSort();
+
+  graph.modelJson.userDefinedMetadata = {
+    ...(graph.modelJson.userDefinedMetadata ?? {}),
+    turbo: {
+      tool: 'tfjs-turbo',
+      version: TOOL_VERSION,
+      architecture: plan.architecture,
+      r: options.r,
+      schedule: plan.schedule,
+      alpha: options.alpha,
+      beta: options.beta,
+      gamma: options.gamma,
+      rThreshold: options.rThreshold,
+      propAttn: options.propAttn,
+      protectedTokens: plan.protectedTokens,
+      tokenCount: plan.tokenCount,
+      tokensAfterBlock: plan.tokensAfterBlock,
+      blocks: blockMeta,
+    },
+  };
+  return { plan, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length };
+}
+
+/** Problems that would make the rewritten graph fail to load or run with fewer tokens. */
+export function validateRewritten(graph: Graph, plan: TurboPlan): string[] {
+  const problems = graph.danglingInputs().map((d) => `dangling input ${d}`);
+  for (const name of staticTokenReshapes(graph, plan.tokenCount)) {
+    problems.push(`Reshape '${name}' still has the static token count ${plan.tokenCount}`);
+  }
+  return problems;
+}
+
+interface MergeAttrs {
+  r: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  layer: number;
+  protectedTokens: number;
+  rThreshold: number;
+}
+
+function addMerge(
+  graph: Graph,
+  block: AttentionBlock,
+  consts: SharedConstants,
+  scope: string,
+  size: string | undefined,
+  attrs: MergeAttrs,
+): NodeDef {
+  const metric = graph.addNode(mean(`${scope}/metric`, block.keysRef, consts.axis1));
+  // P[:, :, 0, :] -> [B, H, N]: begin/end masks on axes 0, 1, 3; shrink axis 2.
+  const clsRow = graph.addNode(
+    stridedSlice(`${scope}/cls_attention_row`, block.softmax.name, consts.rowBegin, consts.rowEnd, consts.rowStrides, {
+      begin: 0b1011,
+      end: 0b1011,
+      shrink: 0b0100,
+      dtype: 'DT_FLOAT',
+    }),
+  );
+  const clsAttn = graph.addNode(mean(`${scope}/cls_attention`, clsRow.name, consts.axis1));
+  const x = block.attnResidual.name;
+  const merge = graph.addNode({
+    name: `${scope}/merge`,
+    op: 'TurboMerge',
+    input: size ? [x, metric.name, clsAttn.name, size] : [x, metric.name, clsAttn.name],
+    attr: {
+      r: intAttr(attrs.r),
+      alpha: floatAttr(attrs.alpha),
+      beta: floatAttr(attrs.beta),
+      gamma: floatAttr(attrs.gamma),
+      layer: intAttr(attrs.layer),
+      protected_tokens: intAttr(attrs.protectedTokens),
+      r_threshold: intAttr(attrs.rThreshold),
+    },
+  });
+  graph.replaceAllUses(x, merge.name, new Set([merge.name, metric.name, clsRow.name]));
+  return merge;
+}
+
+function addProportionalAttention(graph: Graph, block: AttentionBlock, size: string, scope: string): void {
+  const bias = graph.addNode({ name: `${scope}/prop_attn_bias`, op: 'TurboPropAttnBias', input: [size] });
+  const add = graph.addNode({
+    name: `${scope}/prop_attn_logits`,
+    op: 'AddV2',
+    input: [block.logitsRef, bias.name],
+    attr: { T: { type: 'DT_FLOAT' } },
+  });
+  graph.setInput(block.softmax, 0, add.name);
+}
+
+function mean(name: string, input: string, axis: string): NodeDef {
+  return {
+    name,
+    op: 'Mean',
+    input: [input, axis],
+    attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: boolAttr(false) },
+  };
+}
+
+interface SharedConstants {
+  axis1: string;
+  rowBegin: string;
+  rowEnd: string;
+  rowStrides: string;
+}
+
+function sharedConstants(graph: Graph): SharedConstants {
+  const c = (name: string, shape: number[], values: number[]) =>
+    graph.addConst(graph.uniqueName(`${PREFIX}/const/${name}`), 'int32', shape, values).name;
+  return {
+    axis1: c('heads_axis', [1], [1]),
+    rowBegin: c('cls_row_begin', [4], [0, 0, 0, 0]),
+    rowEnd: c('cls_row_end', [4], [0, 0, 1, 0]),
+    rowStrides: c('cls_row_strides', [4], [1, 1, 1, 1]),
+  };
+}
+
+/** Blocks in execution order: each block's input is the previous block's output (topoSort ran first). */
+function orderBlocks(blocks: AttentionBlock[]): AttentionBlock[] {
+  return blocks.map((b, i) => ({ ...b, index: i }));
+}
+
+function matchArchitecture(graph: Graph, blocks: AttentionBlock[], forced?: string) {
+  const candidates: Architecture[] = forced ? [architectureByName(forced)!].filter(Boolean) : [...ARCHITECTURES];
+  if (forced && candidates.length === 0) {
+    throw new NoTransformerBlocksError(`unknown architecture '${forced}' (known: ${ARCHITECTURES.map((a) => a.name).join(', ')})`);
+  }
+  const reasons: string[] = [];
+  for (const arch of candidates) {
+    const match = arch.match(graph, blocks);
+    if (typeof match !== 'string') return { arch, match };
+    reasons.push(`${arch.name}: ${match}`);
+  }
+  throw new NoTransformerBlocksError(
+    `found ${blocks.length} attention block(s) but no known architecture fits (${reasons.join('; ')})`,
+  );
+}
+
+function graphInput(graph: Graph): string {
+  const sig = graph.modelJson.signature?.inputs;
+  const fromSig = sig ? Object.values(sig)[0]?.name : undefined;
+  if (fromSig) return fromSig.replace(/:0$/, '');
+  const placeholder = graph.nodes.find((n) => n.op === 'Placeholder');
+  if (!placeholder) throw new NoTransformerBlocksError('graph has no input (Placeholder)');
+  return placeholder.name;
+}
