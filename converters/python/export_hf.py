@@ -1,0 +1,263 @@
+#!/usr/bin/env python
+"""Export HF TensorFlow vision transformers through the REAL tensorflowjs_converter.
+
+  .venv/bin/python converters/python/export_hf.py --arch vit,deit,clip,blip --size small
+  .venv/bin/python converters/python/export_hf.py --arch vit --size full   # topology only
+
+small: random weights (fixed seed), model.json + shards, inputs.f32, reference.json
+       (TF outputs), weights.npz (the Keras variables, for converters/python/turbo_ref.py)
+       and meta.json, in spec/fixtures/hf/<arch>-small/.
+full:  real-size configurations, model.json only (the .bin shards are deleted), in
+       spec/fixtures/hf/<name>-full/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hf_common as hc  # noqa: E402  (sets TF_USE_LEGACY_KERAS before TF is imported)
+
+import numpy as np  # noqa: E402
+
+SEED = 0
+BATCH = 2
+
+SMALL = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=4, intermediate_size=128,
+             image_size=64, patch_size=8)
+
+# name -> (arch, config overrides)
+FULL = {
+    "vit-b16-224": ("vit", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                intermediate_size=3072, image_size=224, patch_size=16, num_labels=1000)),
+    "vit-l16-224": ("vit", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                intermediate_size=4096, image_size=224, patch_size=16, num_labels=1000)),
+    "deit-b16-distilled-224": ("deit", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                            intermediate_size=3072, image_size=224, patch_size=16,
+                                            num_labels=1000)),
+    "clip-b16-224": ("clip", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                  intermediate_size=3072, image_size=224, patch_size=16, projection_dim=512)),
+    "clip-l14-224": ("clip", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                  intermediate_size=4096, image_size=224, patch_size=14, projection_dim=768)),
+    "blip-b16-384": ("blip", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                  intermediate_size=3072, image_size=384, patch_size=16)),
+}
+
+HF_CLASS = {
+    "vit": "TFViTForImageClassification",
+    "deit": "TFDeiTForImageClassificationWithTeacher",
+    "clip": "TFCLIPModel (get_image_features = vision tower + visual_projection; "
+            "transformers has no TFCLIPVisionModelWithProjection)",
+    "blip": "TFBlipVisionModel",
+}
+
+OUTPUTS = {
+    "vit": ["logits"],
+    "deit": ["logits", "cls_logits", "distillation_logits"],
+    "clip": ["image_embeds"],
+    "blip": ["last_hidden_state", "pooler_output"],
+}
+
+PROTECTED = {"vit": 1, "deit": 2, "clip": 1, "blip": 1}
+
+
+GELU_NOTE = (
+    "transformers maps hidden_act 'gelu' to keras.activations.gelu -> tf.nn.gelu(approximate=False), which "
+    "in TF 2.19 is 0.5*x*Erfc(-x*0.70710677); tensorflowjs 4.22 has no Erfc op and tensorflowjs_converter "
+    "refuses the graph ('Unsupported Ops in the model before optimization: Erfc'). We therefore build the "
+    "models with transformers' own exact-GELU formula activations_tf._gelu = 0.5*x*(1+Erf(x/sqrt(2))) "
+    "(identical function, tfjs-supported ops)."
+)
+
+
+def use_erf_gelu() -> None:
+    import transformers.activations_tf as A
+
+    A.ACT2FN["gelu"] = A._gelu
+
+
+def build(arch: str, cfg: dict, seed: int, perturb: bool):
+    """Builds the HF TF model from a config with seeded random weights."""
+    import tensorflow as tf
+    import tf_keras
+    import transformers as T
+
+    use_erf_gelu()
+
+    tf_keras.utils.set_random_seed(seed)
+    c = dict(cfg)
+    if arch == "vit":
+        config = T.ViTConfig(num_labels=c.pop("num_labels", 10), **c)
+        model = T.TFViTForImageClassification(config)
+    elif arch == "deit":
+        config = T.DeiTConfig(num_labels=c.pop("num_labels", 10), **c)
+        model = T.TFDeiTForImageClassificationWithTeacher(config)
+    elif arch == "clip":
+        proj = c.pop("projection_dim", 32)
+        vision = dict(c, hidden_act="quick_gelu", layer_norm_eps=1e-5)
+        # the text tower is not part of the exported signature; keep it minimal
+        text = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                    vocab_size=64, max_position_embeddings=16)
+        config = T.CLIPConfig(text_config=text, vision_config=vision, projection_dim=proj)
+        model = T.TFCLIPModel(config)
+    elif arch == "blip":
+        config = T.BlipVisionConfig(**c)
+        model = T.TFBlipVisionModel(config)
+    else:
+        raise ValueError(arch)
+    h = w = cfg["image_size"]
+    dummy = np.zeros((1, 3, h, w), np.float32)
+    if arch == "clip":
+        model.get_image_features(pixel_values=dummy)
+        model(input_ids=np.zeros((1, 4), np.int32), pixel_values=dummy)  # builds all weights
+    else:
+        model(pixel_values=dummy)
+    perturbed = hc.perturb_constant_weights(model, seed) if perturb else []
+    return model, config, perturbed
+
+
+def make_serve(model, arch: str, h: int, w: int):
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 3, h, w], tf.float32, name="pixel_values")
+
+    @tf.function(input_signature=[spec])
+    def serve(pixel_values):
+        if arch == "clip":
+            return {"image_embeds": model.get_image_features(pixel_values=pixel_values, training=False)}
+        out = model(pixel_values=pixel_values, training=False)
+        return {k: out[k] for k in OUTPUTS[arch]}
+
+    return serve
+
+
+def eager_outputs(model, arch: str, x: np.ndarray) -> dict:
+    if arch == "clip":
+        return {"image_embeds": model.get_image_features(pixel_values=x, training=False).numpy()}
+    out = model(pixel_values=x, training=False)
+    return {k: out[k].numpy() for k in OUTPUTS[arch]}
+
+
+def config_dict(arch: str, config) -> dict:
+    d = config.to_dict()
+    if arch == "clip":
+        d = {"vision_config": d["vision_config"], "projection_dim": d["projection_dim"]}
+    keep = {}
+    for k, v in d.items():
+        if k in ("id2label", "label2id"):
+            continue
+        keep[k] = v
+    return keep
+
+
+def export_small(arch: str) -> None:
+    import tensorflow as tf
+
+    out = hc.FIXTURES / f"{arch}-small"
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = dict(SMALL)
+    model, config, perturbed = build(arch, cfg, SEED, perturb=True)
+    h = w = cfg["image_size"]
+    x = hc.make_inputs(BATCH, h, w, SEED)
+    ref = eager_outputs(model, arch, x)
+
+    saved = hc.tmpdir(f"tfjs-turbo-{arch}-small-")
+    hc.save_signature_model(model, saved, make_serve(model, arch, h, w))
+    # the converter consumes the SavedModel signature: check it computes the same thing
+    sig = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    sig_out = {k: v.numpy() for k, v in sig(pixel_values=tf.constant(x)).items()}
+    for k in ref:
+        d = float(np.max(np.abs(sig_out[k] - ref[k])))
+        assert d < 1e-5, (k, d)
+    cmd = hc.run_converter(saved, out)
+    shutil.rmtree(saved, ignore_errors=True)
+
+    x.tofile(out / "inputs.f32")
+    np.savez(out / "weights.npz", **{v.name: v.numpy() for v in model.weights})
+    signature = hc.tfjs_signature(out / "model.json")
+    hc.write_json(out / "reference.json", {
+        "source": "TensorFlow (SavedModel serving_default signature, the converter's input), float32",
+        "inputs": {"pixel_values": {"file": "inputs.f32", "dtype": "float32", "shape": list(x.shape),
+                                    "layout": "NCHW", "generator": f"numpy default_rng({SEED}).uniform(-1, 1)"}},
+        "outputs": {k: {"shape": list(v.shape), "data": hc.f32_list(sig_out[k])} for k, v in ref.items()},
+    })
+    hc.write_json(out / "meta.json", {
+        "architecture": arch,
+        "hfClass": HF_CLASS[arch],
+        "size": "small",
+        "seed": SEED,
+        "weights": "random: tf_keras.utils.set_random_seed(seed) then HF init; constant-initialised variables "
+                   "(biases, LayerNorm, DeiT tokens) perturbed with numpy default_rng(seed + 7919) noise",
+        "perturbedVariables": perturbed,
+        "gelu": GELU_NOTE if arch != "clip" else "quick_gelu: x*sigmoid(1.702*x)",
+        "config": config_dict(arch, config),
+        "imageSize": h,
+        "patchSize": cfg["patch_size"],
+        "tokens": (h // cfg["patch_size"]) ** 2 + PROTECTED[arch],
+        "protectedTokens": PROTECTED[arch],
+        "batch": BATCH,
+        "signature": signature,
+        "outputs": OUTPUTS[arch],
+        "converterCommand": " ".join(cmd),
+        "weightsNpz": "weights.npz: Keras variable name -> value (for converters/python/turbo_ref.py)",
+        "versions": hc.versions(),
+    })
+    print(f"[{arch}-small] wrote {out}")
+
+
+def export_full(name: str) -> None:
+    arch, cfg = FULL[name]
+    out = hc.FIXTURES / f"{name}-full"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    model, config, _ = build(arch, cfg, SEED, perturb=False)
+    h = w = cfg["image_size"]
+    saved = hc.tmpdir(f"tfjs-turbo-{name}-")
+    hc.save_signature_model(model, saved, make_serve(model, arch, h, w))
+    del model
+    cmd = hc.run_converter(saved, out)
+    shutil.rmtree(saved, ignore_errors=True)
+    removed = 0
+    for p in out.glob("*.bin"):
+        removed += p.stat().st_size
+        p.unlink()
+    hc.write_json(out / "meta.json", {
+        "architecture": arch,
+        "hfClass": HF_CLASS[arch],
+        "size": "full (topology only: the weight shards were deleted after conversion)",
+        "deletedShardBytes": removed,
+        "gelu": GELU_NOTE if arch != "clip" else "quick_gelu: x*sigmoid(1.702*x)",
+        "config": config_dict(arch, config),
+        "imageSize": h,
+        "patchSize": cfg["patch_size"],
+        "tokens": (h // cfg["patch_size"]) ** 2 + PROTECTED[arch],
+        "protectedTokens": PROTECTED[arch],
+        "signature": hc.tfjs_signature(out / "model.json"),
+        "converterCommand": " ".join(cmd),
+        "versions": hc.versions(),
+    })
+    print(f"[{name}-full] wrote {out} in {time.time() - t0:.0f}s (deleted {removed / 1e6:.0f} MB of shards)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", default="vit,deit,clip,blip")
+    ap.add_argument("--size", default="small", choices=["small", "full"])
+    ap.add_argument("--full", default=",".join(FULL), help="names of full configs (with --size full)")
+    a = ap.parse_args()
+    archs = a.arch.split(",")
+    if a.size == "small":
+        for arch in archs:
+            export_small(arch)
+    else:
+        for name in a.full.split(","):
+            if FULL[name][0] in archs:
+                export_full(name)
+
+
+if __name__ == "__main__":
+    main()
