@@ -15,6 +15,7 @@ const ADD_OPS = new Set(['AddV2', 'Add']);
 const LOGIT_OPS = new Set(['Mul', 'RealDiv', 'Div', 'AddV2', 'Add', 'Identity']);
 /** Ops allowed between K's projection and Q·Kᵀ, besides the projection itself. */
 const PASS_THROUGH = new Set(['Identity']);
+const SHAPE_OPS = new Set(['Shape', 'ShapeN', 'Size', 'Rank']);
 
 export interface AttentionBlock {
   index: number;
@@ -130,7 +131,8 @@ function keysOf(graph: Graph, qk: NodeDef): string | undefined {
 function residualAfter(graph: Graph, consumers: ConsumerIndex, pv: NodeDef, ancestors: Set<string>): NodeDef | undefined {
   let cur = pv;
   for (let steps = 0; steps < 32; steps++) {
-    const next = consumers.get(cur.name) ?? [];
+    // Tensordot-style dense layers read the activation's Shape on a side branch; that is not the data path.
+    const next = (consumers.get(cur.name) ?? []).filter((n) => !SHAPE_OPS.has(n.op));
     if (next.length !== 1) return undefined;
     cur = next[0];
     if (ADD_OPS.has(cur.op) && dataInputs(cur).some((r) => ancestors.has(parseRef(r).node))) return cur;
