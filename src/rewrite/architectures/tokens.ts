@@ -32,7 +32,9 @@ export function readTokenLayout(graph: Graph, first: AttentionBlock): TokenLayou
     if (tokenCount === undefined && (n.op === 'AddV2' || n.op === 'Add')) tokenCount = positionEmbeddingLength(graph, n);
     if (n.op === 'ConcatV2' && isTokenAxis(graph, n)) {
       const inputs = dataInputs(n);
-      return { concat: n, specialTokens: inputs.length - 2, tokenCount: tokenCount ?? staticTokenCount(graph, first), path };
+      const specialTokens = inputs.length - 2;
+      tokenCount ??= staticTokenCount(graph, first) ?? patchGridTokens(graph, n, specialTokens);
+      return { concat: n, specialTokens, tokenCount, path };
     }
     for (const r of dataInputs(n)) {
       const p = graph.tryNode(r);
@@ -67,6 +69,37 @@ function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefin
       if (shape && shape.length === 4 && shape[1] > 0) return shape[1];
     }
     node = graph.tryNode(dataInputs(node)[0]);
+  }
+  return undefined;
+}
+
+/**
+ * Patches from the signature's image size and the patch convolution's stride, plus the special
+ * tokens: for graphs whose position embedding is sliced or gathered rather than a plain constant.
+ */
+function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): number | undefined {
+  const patches = graph.tryNode(dataInputs(concat)[specialTokens]);
+  const seen = new Set<string>();
+  const stack = patches ? [patches] : [];
+  while (stack.length && seen.size < 32) {
+    const n = stack.pop()!;
+    if (seen.has(n.name)) continue;
+    seen.add(n.name);
+    if (n.op === 'Conv2D' || n.op === '_FusedConv2D') {
+      const strides = n.attr?.strides?.list?.i?.map(Number);
+      const nhwc = (n.attr?.data_format?.s ?? '') !== Buffer.from('NCHW').toString('base64');
+      const dims = Object.values(graph.modelJson.signature?.inputs ?? {})[0]?.tensorShape?.dim?.map((d) => Number(d.size));
+      if (!strides || !dims || dims.length !== 4) return undefined;
+      const [sh, sw] = nhwc ? [strides[1], strides[2]] : [strides[2], strides[3]];
+      // Inputs are NCHW (HF) or NHWC; the two spatial sizes are the ones that are not 3 channels.
+      const [h, w] = dims[1] === 3 ? [dims[2], dims[3]] : [dims[1], dims[2]];
+      if (!(h > 0 && w > 0 && sh > 0 && sw > 0)) return undefined;
+      return Math.floor(h / sh) * Math.floor(w / sw) + specialTokens;
+    }
+    for (const r of dataInputs(n)) {
+      const p = graph.tryNode(r);
+      if (p && p.op !== 'Const') stack.push(p);
+    }
   }
   return undefined;
 }
