@@ -105,15 +105,16 @@ def build(arch: str, cfg: dict, seed: int, perturb: bool):
         config = T.CLIPConfig(text_config=text, vision_config=vision, projection_dim=proj)
         model = T.TFCLIPModel(config)
     elif arch == "blip":
-        config = T.BlipVisionConfig(**c)
+        # BlipVisionConfig's default initializer_range is 1e-10 (all weights ~0, every token
+        # identical); use ViT's 0.02 so the random model is not degenerate
+        config = T.BlipVisionConfig(num_channels=3, initializer_range=0.02, **c)  # TFBlipVisionModel needs num_channels for its save spec
         model = T.TFBlipVisionModel(config)
     else:
         raise ValueError(arch)
     h = w = cfg["image_size"]
     dummy = np.zeros((1, 3, h, w), np.float32)
     if arch == "clip":
-        model.get_image_features(pixel_values=dummy)
-        model(input_ids=np.zeros((1, 4), np.int32), pixel_values=dummy)  # builds all weights
+        model(input_ids=tf.zeros((1, 4), tf.int32), pixel_values=tf.constant(dummy))  # builds all weights
     else:
         model(pixel_values=dummy)
     perturbed = hc.perturb_constant_weights(model, seed) if perturb else []
@@ -137,7 +138,8 @@ def make_serve(model, arch: str, h: int, w: int):
 
 def eager_outputs(model, arch: str, x: np.ndarray) -> dict:
     if arch == "clip":
-        return {"image_embeds": model.get_image_features(pixel_values=x, training=False).numpy()}
+        import tensorflow as tf
+        return {"image_embeds": model.get_image_features(pixel_values=tf.constant(x), training=False).numpy()}
     out = model(pixel_values=x, training=False)
     return {k: out[k].numpy() for k in OUTPUTS[arch]}
 
@@ -173,9 +175,22 @@ def export_small(arch: str) -> None:
     for k in ref:
         d = float(np.max(np.abs(sig_out[k] - ref[k])))
         assert d < 1e-5, (k, d)
+
     cmd = hc.run_converter(saved, out)
     shutil.rmtree(saved, ignore_errors=True)
 
+    # The graph tensor behind each output key. The signature function's outputs are
+    # Identity, Identity_1, ... in sorted key order (tf.nest flattening). tensorflowjs_converter
+    # keeps a key name in model.json's signature only when no other output has the same
+    # dtype+shape; otherwise the signature entry is keyed by the tensor name ("Identity_1:0").
+    sig_json = hc.tfjs_signature(out / "model.json")["outputs"]
+    tensors = {}
+    for i, k in enumerate(sorted(ref)):
+        tensors[k] = "Identity:0" if i == 0 else f"Identity_{i}:0"
+        if k in sig_json:
+            assert sig_json[k]["name"] == tensors[k], (k, sig_json[k], tensors[k])
+        else:
+            assert tensors[k] in sig_json, (tensors[k], sig_json)
     x.tofile(out / "inputs.f32")
     np.savez(out / "weights.npz", **{v.name: v.numpy() for v in model.weights})
     signature = hc.tfjs_signature(out / "model.json")
@@ -183,7 +198,8 @@ def export_small(arch: str) -> None:
         "source": "TensorFlow (SavedModel serving_default signature, the converter's input), float32",
         "inputs": {"pixel_values": {"file": "inputs.f32", "dtype": "float32", "shape": list(x.shape),
                                     "layout": "NCHW", "generator": f"numpy default_rng({SEED}).uniform(-1, 1)"}},
-        "outputs": {k: {"shape": list(v.shape), "data": hc.f32_list(sig_out[k])} for k, v in ref.items()},
+        "outputs": {k: {"tensor": tensors[k], "shape": list(v.shape), "data": hc.f32_list(sig_out[k])}
+                    for k, v in ref.items()},
     })
     hc.write_json(out / "meta.json", {
         "architecture": arch,
@@ -202,6 +218,7 @@ def export_small(arch: str) -> None:
         "batch": BATCH,
         "signature": signature,
         "outputs": OUTPUTS[arch],
+        "outputTensors": tensors,
         "converterCommand": " ".join(cmd),
         "weightsNpz": "weights.npz: Keras variable name -> value (for converters/python/turbo_ref.py)",
         "versions": hc.versions(),

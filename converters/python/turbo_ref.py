@@ -246,11 +246,11 @@ def vit_tiny_from_safetensors(path: Path) -> Net:
 
 def hf_small_net(arch: str, weights: dict, meta: dict) -> Net:
     """Builds the numpy net from a fixture's weights.npz (Keras variable names)."""
-    w = {k.split(":")[0]: np.asarray(v, np.float64) for k, v in weights.items()}
+    # Keras variable names minus the model's own scope (which Keras may suffix with _1, _2, ...)
+    w = {k.split(":")[0].split("/", 1)[1]: np.asarray(v, np.float64) for k, v in weights.items()}
     cfg = meta["config"]
     if arch in ("vit", "deit"):
-        root = "tf_vi_t_for_image_classification/vit" if arch == "vit" else \
-            "tf_dei_t_for_image_classification_with_teacher/deit"
+        root = "vit" if arch == "vit" else "deit"
         eps = cfg["layer_norm_eps"]
         L = cfg["num_hidden_layers"]
         g = lambda n: w[f"{root}/{n}"]  # noqa: E731
@@ -264,16 +264,15 @@ def hf_small_net(arch: str, weights: dict, meta: dict) -> Net:
                            "o": dn(e + "attention/output/dense"), "ln2": ln(e + "layernorm_after"),
                            "fc1": dn(e + "intermediate/dense"), "fc2": dn(e + "output/dense")})
         final = ln("layernorm")
-        top = root.split("/")[0]
         if arch == "vit":
-            cls_w = (w[f"{top}/classifier/kernel"], w[f"{top}/classifier/bias"])
+            cls_w = (w["classifier/kernel"], w["classifier/bias"])
             tokens = [g("embeddings/cls_token").reshape(-1)]
 
             def head(x):
                 return {"logits": dense(layer_norm(x, *final)[:, 0], cls_w)}
         else:
-            cw = (w[f"{top}/cls_classifier/kernel"], w[f"{top}/cls_classifier/bias"])
-            dw = (w[f"{top}/distillation_classifier/kernel"], w[f"{top}/distillation_classifier/bias"])
+            cw = (w["cls_classifier/kernel"], w["cls_classifier/bias"])
+            dw = (w["distillation_classifier/kernel"], w["distillation_classifier/bias"])
             tokens = [g("embeddings/cls_token").reshape(-1), g("embeddings/distillation_token").reshape(-1)]
 
             def head(x):
@@ -288,13 +287,12 @@ def hf_small_net(arch: str, weights: dict, meta: dict) -> Net:
     if arch in ("clip", "blip"):
         if arch == "clip":
             vc = cfg["vision_config"]
-            root = "tf_clip_model/clip/vision_model"
+            root = "clip/vision_model"
             g = lambda n: w[f"{root}/{n}"]  # noqa: E731
             attn = ("q_proj", "k_proj", "v_proj", "out_proj")
         else:
             vc = cfg
-            root = "tf_blip_vision_model/vision_model"
-            g = lambda n: w[f"{root}/{n}"]  # noqa: E731
+            g = lambda n: w[n]  # noqa: E731
         eps = vc["layer_norm_eps"]
         C = vc["hidden_size"]
         ln = lambda n: (g(n + "/gamma"), g(n + "/beta"), eps)  # noqa: E731
@@ -315,7 +313,7 @@ def hf_small_net(arch: str, weights: dict, meta: dict) -> Net:
             layers.append(lp)
         post = ln("post_layernorm")
         if arch == "clip":
-            proj = w["tf_clip_model/clip/visual_projection/kernel"]
+            proj = w["clip/visual_projection/kernel"]
 
             def head(x):
                 return {"image_embeds": layer_norm(x[:, 0], *post) @ proj}
@@ -353,6 +351,16 @@ def run_setting(net: Net, x, s: dict, stats: MergeStats):
                    prop_attn=s.get("propAttn", True), inflect=s.get("inflect"), stats=stats)
 
 
+def f32_shortest(a):
+    """Nested lists of the float32-rounded values, each written with the fewest digits that
+    still parse back (Math.fround / np.float32) to the same float32."""
+    a = np.asarray(a, np.float32)
+    flat = [float(str(v)) for v in a.ravel()]
+    if a.ndim == 0:
+        return flat[0]
+    return np.array(flat, dtype=object).reshape(a.shape).tolist()
+
+
 def hf_references(archs) -> int:
     fails = 0
     for arch in archs:
@@ -376,8 +384,7 @@ def hf_references(archs) -> int:
             st = MergeStats()
             outs, toks = run_setting(net, x, s, st)
             results.append({"config": s, "tokensAfterEachBlock": toks, "margins": st.as_dict(),
-                            "outputs": {k: {"shape": list(v.shape),
-                                            "data": np.asarray(v, np.float32).astype(np.float64).tolist()}
+                            "outputs": {k: {"shape": list(v.shape), "data": f32_shortest(v)}
                                         for k, v in outs.items()}})
             print(f"  {json.dumps(s)} tokens {toks} margins {st.as_dict()}")
         doc = {
