@@ -231,7 +231,10 @@ def export_full(name: str) -> None:
     out = hc.FIXTURES / f"{name}-full"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    model, config, _ = build(arch, cfg, SEED, perturb=False)
+    # perturb=True matters here too: with HF's zero-initialised biases grappler folds every
+    # `BiasAdd(x, 0)` away (and Conv2D is no longer fused), so the topology would not be the one
+    # a real checkpoint produces
+    model, config, perturbed = build(arch, cfg, SEED, perturb=True)
     h = w = cfg["image_size"]
     saved = hc.tmpdir(f"tfjs-turbo-{name}-")
     hc.save_signature_model(model, saved, make_serve(model, arch, h, w))
@@ -247,6 +250,8 @@ def export_full(name: str) -> None:
         "hfClass": HF_CLASS[arch],
         "size": "full (topology only: the weight shards were deleted after conversion)",
         "deletedShardBytes": removed,
+        "weights": "random (seed 0), constant-initialised variables perturbed as in the small fixtures "
+                   f"({len(perturbed)} variables) so that no bias is all-zero",
         "gelu": GELU_NOTE if arch != "clip" else "quick_gelu: x*sigmoid(1.702*x)",
         "config": config_dict(arch, config),
         "imageSize": h,
