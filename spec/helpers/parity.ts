@@ -23,11 +23,22 @@ export interface ParityResult {
   logits: number[][];
 }
 
-export function loadVitTinyParity(): { results: ParityResult[]; inputs: tf.Tensor4D } {
+/**
+ * The official results and the 8 preprocessed images. `inputs` makes a new tensor on each access,
+ * on the backend active at that moment (so it can be read at module load, before a backend is set).
+ */
+export function loadVitTinyParity(): { results: ParityResult[]; inputData: Float32Array; readonly inputs: tf.Tensor4D } {
   const json = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-turbo.json'), 'utf8'));
   const buf = fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-inputs.f32'));
-  const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  return { results: json.results, inputs: tf.tensor4d(data.slice(), json.inputs.shape) };
+  const inputData = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
+  const shape = json.inputs.shape as [number, number, number, number];
+  return {
+    results: json.results,
+    inputData,
+    get inputs() {
+      return tf.tensor4d(inputData, shape);
+    },
+  };
 }
 
 /** The JSON config as our options; `[r, inflect]` is the linear schedule, not a list. */

@@ -21,7 +21,9 @@ export async function runModel(dir: string, options: RewriteOptions | null, inpu
   const outputName = graph.outputNames()[0].replace(/:0$/, '');
   const model = await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph)));
   const blockOutputs = summary ? summary.plan.blocks.map((b) => b.mlpResidual.name) : [];
-  const outs = (await model.executeAsync({ pixel_values: inputs }, [outputName, ...blockOutputs])) as tf.Tensor[];
+  const result = await model.executeAsync({ pixel_values: inputs }, [outputName, ...blockOutputs]);
+  // tfjs returns a bare tensor when a single output is asked for.
+  const outs = Array.isArray(result) ? result : [result];
   const output = (await outs[0].data()) as Float32Array;
   const tokens = outs.slice(1).map((t) => t.shape[1]!);
   tf.dispose(outs);

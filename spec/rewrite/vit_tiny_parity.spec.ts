@@ -10,7 +10,8 @@ import { useBackend } from '../../src/runtime/backend';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from '../helpers/parity';
 import { runModel } from '../helpers/run_turbo';
 
-const { results, inputs } = loadVitTinyParity();
+const parity = loadVitTinyParity();
+const { results } = parity;
 const HF_EXPORT = path.resolve(__dirname, '..', '..', 'models', 'vit-tiny-patch16-224-tfjs-converter');
 
 const cases = [
@@ -26,7 +27,7 @@ describe.each(['cpu', 'wasm'] as const)('%s backend', (backend) => {
 
   describe.each(cases)('ViT-Tiny graph from %s vs official Turbo', (_from, dir) => {
     test.each(results.map((r) => [JSON.stringify(r.config), r] as const))('%s', async (_name, expected) => {
-      const run = await runModel(dir, toOptions(expected.config), inputs);
+      const run = await runModel(dir, toOptions(expected.config), parity.inputs);
       expect(run.tokens).toEqual(expected.tokensAfterEachBlock);
       expect(run.plannedTokens).toEqual(expected.tokensAfterEachBlock);
       expect(maxAbsDiff(run.output, expected.logits.flat())).toBeLessThan(2e-3);
@@ -34,8 +35,8 @@ describe.each(['cpu', 'wasm'] as const)('%s backend', (backend) => {
     });
 
     test('r = 0: the rewritten graph equals the original within 1e-6', async () => {
-      const original = await runModel(dir, null, inputs);
-      const rewritten = await runModel(dir, toOptions({ r: 0, alpha: 5 }), inputs);
+      const original = await runModel(dir, null, parity.inputs);
+      const rewritten = await runModel(dir, toOptions({ r: 0, alpha: 5 }), parity.inputs);
       expect(rewritten.merges).toBe(0);
       expect(maxAbsDiff(original.output, rewritten.output)).toBeLessThan(1e-6);
     });

@@ -1,0 +1,83 @@
+// Image preprocessing as the model's config describes it (for ViT-Tiny: RGB, shortest side to 248
+// bicubic, centre crop 224, (x/255 − mean)/std), decoded and resized by sharp (libvips).
+// Sizes and crop offsets follow torchvision's Resize(int) and CenterCrop, which produced the
+// reference numbers, so the same photo lands on the same pixels.
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+import { TurboInputError } from '../errors';
+
+export interface Preprocessing {
+  color?: 'RGB';
+  resize_shortest_side: number;
+  interpolation?: 'bicubic' | 'bilinear' | 'nearest' | 'lanczos';
+  center_crop: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+const KERNELS = { bicubic: 'cubic', bilinear: 'linear', nearest: 'nearest', lanczos: 'lanczos3' } as const;
+
+/** Reads `preprocessing.json` from a model directory. */
+export function readPreprocessing(modelDir: string): Preprocessing {
+  const file = path.join(modelDir, 'preprocessing.json');
+  let p: Preprocessing;
+  try {
+    p = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TurboInputError(file, code === 'ENOENT' ? 'not found' : `not valid JSON (${(e as Error).message})`);
+  }
+  if (!(p.resize_shortest_side > 0) || !(p.center_crop > 0) || p.mean?.length !== 3 || p.std?.length !== 3) {
+    throw new TurboInputError(file, 'needs resize_shortest_side, center_crop, mean[3] and std[3]');
+  }
+  return p;
+}
+
+/** Output size of torchvision Resize(shortest): the short side becomes `shortest`, the long side scales (truncated). */
+export function resizedSize(width: number, height: number, shortest: number): { width: number; height: number } {
+  if (width <= height) return { width: shortest, height: Math.trunc((shortest * height) / width) };
+  return { width: Math.trunc((shortest * width) / height), height: shortest };
+}
+
+/** A JPEG/PNG/WebP file or buffer → float32 CHW [3, crop, crop], normalised. */
+export async function preprocessImage(image: string | Buffer, p: Preprocessing): Promise<Float32Array> {
+  const name = typeof image === 'string' ? image : '<image buffer>';
+  let pipeline: sharp.Sharp;
+  let meta: sharp.Metadata;
+  try {
+    pipeline = sharp(image, { failOn: 'error' });
+    meta = await pipeline.metadata();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TurboInputError(name, code === 'ENOENT' ? 'image not found' : `cannot decode image (${(e as Error).message})`);
+  }
+  if (!meta.width || !meta.height) throw new TurboInputError(name, 'image has no size');
+  const size = resizedSize(meta.width, meta.height, p.resize_shortest_side);
+  const crop = p.center_crop;
+  if (size.width < crop || size.height < crop) throw new TurboInputError(name, `resized image ${size.width}x${size.height} is smaller than the crop ${crop}`);
+  // torchvision CenterCrop: top = int(round((h - crop) / 2)).
+  const left = Math.round((size.width - crop) / 2);
+  const top = Math.round((size.height - crop) / 2);
+  let rgb: Buffer;
+  try {
+    rgb = await pipeline
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize({ ...size, fit: 'fill', kernel: KERNELS[p.interpolation ?? 'bicubic'] })
+      .extract({ left, top, width: crop, height: crop })
+      .raw()
+      .toBuffer();
+  } catch (e) {
+    throw new TurboInputError(name, `cannot decode image (${(e as Error).message})`);
+  }
+  if (rgb.length !== crop * crop * 3) throw new TurboInputError(name, `decoded to ${rgb.length} bytes, expected ${crop * crop * 3} (RGB)`);
+  const out = new Float32Array(3 * crop * crop);
+  const plane = crop * crop;
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * p.std[c]);
+    const shift = p.mean[c] / p.std[c];
+    for (let i = 0; i < plane; i++) out[c * plane + i] = rgb[i * 3 + c] * scale - shift;
+  }
+  return out;
+}

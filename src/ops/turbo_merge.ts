@@ -1,0 +1,123 @@
+// turboMerge: the public op. Validates its arguments (messages name the argument), then runs the
+// fused kernel of the active backend if there is one (cpu, wasm) and the composite otherwise.
+import * as tf from '@tensorflow/tfjs-core';
+import { count, finite } from '../turbo/options';
+import { TurboMerge, TurboMergeAttrs } from './kernel_names';
+import { MergeResult, turboMergeComposite } from './kernels/composite/turbo_merge';
+
+export type { MergeResult };
+
+export interface TurboMergeOptions {
+  /** Tokens to merge (clamped at run time to floor((N − protectedTokens) / 2)). */
+  r: number;
+  /** Class-token attention weight; 0 = ToMe (default 5). */
+  alpha?: number;
+  /** Per-layer decay of the attention weight (default 1). */
+  beta?: number;
+  /** Layer at which the attention weight peaks (default 0). */
+  gamma?: number;
+  /** Earlier blocks with r > 0, for beta/gamma weighting (default 0). */
+  layer?: number;
+  /** Leading tokens never merged (default 1: the class token; DeiT: 2). */
+  protectedTokens?: number;
+  /** No merging when N < rThreshold (default 0). */
+  rThreshold?: number;
+}
+
+export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
+  if (!o || typeof o !== 'object') throw new Error('turboMerge: options must be an object with at least { r }');
+  const attrs: TurboMergeAttrs = {
+    r: o.r,
+    alpha: o.alpha ?? 5,
+    beta: o.beta ?? 1,
+    gamma: o.gamma ?? 0,
+    layer: o.layer ?? 0,
+    protectedTokens: o.protectedTokens ?? 1,
+    rThreshold: o.rThreshold ?? 0,
+  };
+  const named = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      throw new Error(`turboMerge: ${(e as Error).message}`);
+    }
+  };
+  named(() => count('r', attrs.r));
+  named(() => finite('alpha', attrs.alpha));
+  named(() => finite('beta', attrs.beta));
+  named(() => finite('gamma', attrs.gamma));
+  named(() => count('layer', attrs.layer));
+  named(() => count('protectedTokens', attrs.protectedTokens));
+  named(() => count('rThreshold', attrs.rThreshold));
+  return attrs;
+}
+
+/** Rank and shape checks shared by the op and the graph executor. */
+export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Tensor, size: tf.Tensor | null): void {
+  const fail = (arg: string, why: string) => {
+    throw new Error(`turboMerge: ${arg} ${why}`);
+  };
+  if (x.rank !== 3) fail('x', `must be rank 3 [B, N, C], got shape [${x.shape}]`);
+  if (metric.rank !== 3) fail('metric', `must be rank 3 [B, N, d], got shape [${metric.shape}]`);
+  if (clsAttn.rank !== 2) fail('clsAttn', `must be rank 2 [B, N], got shape [${clsAttn.shape}]`);
+  const [b, n] = x.shape;
+  if (metric.shape[0] !== b || metric.shape[1] !== n) fail('metric', `shape [${metric.shape}] does not match x [${x.shape}] in B, N`);
+  if (clsAttn.shape[0] !== b || clsAttn.shape[1] !== n) fail('clsAttn', `shape [${clsAttn.shape}] does not match x [${x.shape}] in B, N`);
+  if (size) {
+    if (size.rank !== 2) fail('size', `must be rank 2 [B, N], got shape [${size.shape}]`);
+    if (size.shape[0] !== b || size.shape[1] !== n) fail('size', `shape [${size.shape}] does not match x [${x.shape}] in B, N`);
+  }
+  for (const [name, t] of [['x', x], ['metric', metric], ['clsAttn', clsAttn], ['size', size]] as const) {
+    if (t && t.dtype !== 'float32') fail(name, `must be float32, got ${t.dtype}`);
+  }
+}
+
+function hasFusedKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Merges the r least informative redundant tokens of x.
+ * x [B, N, C], metric [B, N, d] (head-averaged keys), clsAttn [B, N] (head-averaged class-token
+ * attention), size [B, N] or null (all 1) → x [B, N', C], size [B, N'], assignment [B, N] int32
+ * (the output index every input token went to, for turboUnmerge and visualisation).
+ */
+export function turboMerge(
+  x: tf.Tensor | tf.TensorLike,
+  metric: tf.Tensor | tf.TensorLike,
+  clsAttn: tf.Tensor | tf.TensorLike,
+  size: tf.Tensor | tf.TensorLike | null,
+  options: TurboMergeOptions,
+): MergeResult {
+  const attrs = mergeAttrs(options);
+  const $x = asTensor(x, 'x');
+  const $metric = asTensor(metric, 'metric');
+  const $clsAttn = asTensor(clsAttn, 'clsAttn');
+  const $size = size === null || size === undefined ? null : asTensor(size, 'size');
+  try {
+    checkMergeInputs($x, $metric, $clsAttn, $size);
+    return runMerge($x as tf.Tensor3D, $metric as tf.Tensor3D, $clsAttn as tf.Tensor2D, $size as tf.Tensor2D | null, attrs);
+  } finally {
+    // Tensors we created from plain arrays are ours to free.
+    for (const [given, t] of [[x, $x], [metric, $metric], [clsAttn, $clsAttn], [size, $size]] as const) {
+      if (t && !(given instanceof tf.Tensor)) t.dispose();
+    }
+  }
+}
+
+/** Kernel dispatch without validation; the graph executor calls this after checkMergeInputs. */
+export function runMerge(x: tf.Tensor3D, metric: tf.Tensor3D, clsAttn: tf.Tensor2D, size: tf.Tensor2D | null, attrs: TurboMergeAttrs): MergeResult {
+  if (!hasFusedKernel(TurboMerge)) return turboMergeComposite(x, metric, clsAttn, size, attrs);
+  const inputs: tf.NamedTensorMap = size ? { x, metric, clsAttn, size } : { x, metric, clsAttn };
+  const [xOut, sizeOut, assignment] = tf.engine().runKernel(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  return { x: xOut as tf.Tensor3D, size: sizeOut as tf.Tensor2D, assignment: assignment as tf.Tensor2D };
+}
+
+function asTensor(v: tf.Tensor | tf.TensorLike, name: string): tf.Tensor {
+  if (v instanceof tf.Tensor) return v;
+  try {
+    return tf.tensor(v as tf.TensorLike, undefined, 'float32');
+  } catch (e) {
+    throw new Error(`turboMerge: ${name} is not a tensor or nested array (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,70 @@
+// Every Turbo option, its default and its effect, in one place.
+
+/**
+ * Tokens merged per block:
+ * - a number: the same r in every block;
+ * - a list: one r per block (a shorter list is padded with 0);
+ * - `{ r, inflect }`: a linear schedule over the blocks, `inflect < 0` merges more early on
+ *   (r = 20, inflect = -0.5 on 12 blocks: 30, 28, ..., 10).
+ * The requested r is clamped at run time to floor((N - protected) / 2).
+ */
+export type RSchedule = number | number[] | { r: number; inflect: number };
+
+export interface TurboOptions {
+  /** Tokens merged per block (default 16). */
+  r: RSchedule;
+  /** Weight of class-token attention in the informativity ranking; 0 is plain ToMe (default 5). */
+  alpha: number;
+  /** Per-layer decay of the attention weight: c = 30·alpha·beta^|gamma − l| (default 1). */
+  beta: number;
+  /** Layer at which the attention weight peaks (default 0). */
+  gamma: number;
+  /** Skip merging once fewer than this many tokens remain (default 0: never skip). */
+  rThreshold: number;
+  /** Add log(size) to the attention logits after the first merge (default true). */
+  propAttn: boolean;
+}
+
+export const DEFAULT_TURBO_OPTIONS: Readonly<TurboOptions> = Object.freeze({
+  r: 16,
+  alpha: 5,
+  beta: 1,
+  gamma: 0,
+  rThreshold: 0,
+  propAttn: true,
+});
+
+/** Fills defaults for missing fields and validates; errors start with the option's name. */
+export function resolveTurboOptions(partial: Partial<TurboOptions> = {}): TurboOptions {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const o: TurboOptions = { ...DEFAULT_TURBO_OPTIONS, ...defined };
+  validateRSchedule(o.r);
+  finite('alpha', o.alpha);
+  finite('beta', o.beta);
+  finite('gamma', o.gamma);
+  count('rThreshold', o.rThreshold);
+  if (typeof o.propAttn !== 'boolean') throw new Error(`propAttn: ${String(o.propAttn)} is not a boolean`);
+  return o;
+}
+
+export function validateRSchedule(r: RSchedule): void {
+  if (typeof r === 'number') return count('r', r);
+  if (Array.isArray(r)) return r.forEach((v, i) => count(`r[${i}]`, v));
+  if (r && typeof r === 'object') {
+    count('r', r.r);
+    finite('inflect', r.inflect);
+    return;
+  }
+  throw new Error(`r: ${JSON.stringify(r)} is not a number, a list or {r, inflect}`);
+}
+
+/** A non-negative integer (r, thresholds, layer indices). */
+export function count(name: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}: ${String(v)} is not a finite number`);
+  if (v < 0) throw new Error(`${name}: ${v} is negative; it must be a non-negative integer`);
+  if (!Number.isInteger(v)) throw new Error(`${name}: ${v} is not an integer`);
+}
+
+export function finite(name: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}: ${String(v)} is not a finite number`);
+}
