@@ -15,6 +15,7 @@ export interface ConvertOptions extends Partial<TurboOptions> {
   dryRun?: boolean;
   /** Force an architecture family instead of detecting it. */
   architecture?: string;
+  onReadProgress?: (done: number, total: number) => void;
   onWriteProgress?: (done: number, total: number) => void;
 }
 
@@ -31,7 +32,7 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
   const turbo = resolveTurboOptions(options);
   const inModel = modelDir(inDir);
   if (outDir !== null && !options.dryRun) checkOutDir(inModel, outDir, !!options.force);
-  const graph = await readGraphModel(inModel);
+  const graph = await readGraphModel(inModel, { onProgress: options.onReadProgress });
   const started = process.hrtime.bigint();
   const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture }, path.join(inModel, 'model.json'));
   const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -48,6 +48,7 @@ export function buildProgram(): Command {
     .action(async (inArg: string | undefined, outArg: string | undefined, opts) => {
       const inDir = inArg ?? EMBEDDED_MODEL_DIR;
       const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-turbo`);
+      const readBar = progressBar('reading weights');
       const bar = opts.dryRun ? undefined : progressBar('writing weights');
       const options: ConvertOptions = {
         r: opts.rList ?? opts.r,
@@ -59,14 +60,24 @@ export function buildProgram(): Command {
         architecture: opts.architecture,
         force: !!opts.force,
         dryRun: !!opts.dryRun,
+        onReadProgress: (done, total) => {
+          readBar.update(done, total);
+          if (done === total) readBar.stop();
+        },
         onWriteProgress: bar?.update,
       };
-      const result = await convertWithTurbo(inDir, opts.dryRun ? null : outDir, options).finally(() => bar?.stop());
+      const result = await convertWithTurbo(inDir, opts.dryRun ? null : outDir, options).finally(() => {
+        readBar.stop();
+        bar?.stop();
+      });
       const { plan } = result;
       console.log(`${plan.architecture}: ${plan.blocks.length} blocks, ${plan.tokenCount} tokens, ${plan.protectedTokens} protected`);
       console.log(`r per block:      ${plan.schedule.join(' ')}`);
       console.log(`tokens per block: ${plan.tokensAfterBlock.join(' ')}`);
-      console.log(`estimated FLOP ratio: ${estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock).toFixed(3)}`);
+      if (plan.dims) {
+        const ratio = estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims);
+        console.log(`estimated FLOP ratio (blocks, width ${plan.dims.hidden}, MLP ${plan.dims.mlp}): ${ratio.toFixed(3)}x fewer`);
+      }
       if (result.outDir) {
         console.log(`merges: ${result.merges}, proportional attention: ${result.biasedSoftmaxes}, dynamic reshapes: ${result.dynamicReshapes}`);
         console.log(`rewrite took ${(result.rewriteSeconds * 1000).toFixed(1)} ms; wrote ${result.outDir}`);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { Command } from 'commander';
 import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../convert';
-import { preprocessImage } from '../image/preprocess';
+import { preprocessImage, readPreprocessing } from '../image/preprocess';
 import { loadTurboModel } from '../runtime/load';
 import { BackendName, useBackend } from '../runtime/backend';
 import { estimateFlopRatio } from '../turbo/schedule';
@@ -55,9 +55,10 @@ const program = new Command('tfjs-turbo-demo')
     await useBackend(opts.backend as BackendName);
     const original = await loadTurboModel(EMBEDDED_MODEL_DIR);
     const turbo = await loadTurboModel(opts.out);
-    const prep = JSON.parse(fs.readFileSync(path.join(EMBEDDED_MODEL_DIR, 'preprocessing.json'), 'utf8'));
+    const prep = readPreprocessing(EMBEDDED_MODEL_DIR);
     const classes = fs.readFileSync(path.join(EMBEDDED_MODEL_DIR, 'imagenet-classes.txt'), 'utf8').split('\n');
-    const pixels = tf.tensor4d(await preprocessImage(image, prep), [1, 3, 224, 224]);
+    const crop = prep.center_crop;
+    const pixels = tf.tensor4d(await preprocessImage(image, prep), [1, 3, crop, crop]);
 
     for (const [name, model] of [['original', original], ['turbo', turbo]] as const) {
       const logits = model.execute({ pixel_values: pixels }, 'logits') as tf.Tensor;
@@ -71,7 +72,7 @@ const program = new Command('tfjs-turbo-demo')
     console.log(
       `${tf.getBackend()} backend, batch 1, median of ${opts.rounds}: original ${tOrig.toFixed(1)} ms, ` +
         `turbo ${tTurbo.toFixed(1)} ms, speed-up ${(tOrig / tTurbo).toFixed(2)}x ` +
-        `(FLOP ratio ${estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock).toFixed(2)})`,
+        `(FLOP ratio ${plan.dims ? estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims).toFixed(2) : '?'})`,
     );
   });
 

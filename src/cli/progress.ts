@@ -23,6 +23,7 @@ export function progressBar(label: string, unit = 'MB', scale = 1 / (1024 * 1024
     },
     stop: () => {
       if (started) bar.stop();
+      started = false;
     },
   };
 }

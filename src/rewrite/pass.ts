@@ -11,6 +11,7 @@ import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { RSchedule } from '../turbo/options';
 import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
 import { AttentionBlock, findAttentionBlocks } from './blocks';
+import { BlockDims, blockDims } from './dims';
 import { makeTokenCountDynamic, staticTokenReshapes, stridedSlice } from './shapes';
 
 export const TOOL_VERSION = '0.1.0';
@@ -40,6 +41,8 @@ export interface TurboPlan {
   tokensAfterBlock: number[];
   /** Graph input the batch size is read from. */
   inputRef: string;
+  /** Width and MLP width of the blocks (for FLOP estimates); undefined if the weights did not tell. */
+  dims: BlockDims | undefined;
 }
 
 export interface RewriteSummary {
@@ -73,6 +76,7 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
     layers: layerIndices(schedule),
     tokensAfterBlock: tokenCounts(match.tokenCount, schedule, match.protectedTokens, options.rThreshold),
     inputRef: graphInput(graph),
+    dims: blockDims(graph, blocks[0]),
   };
 }
 
