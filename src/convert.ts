@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TurboInputError } from './errors';
+import { packageRoot } from './paths';
 import { Graph } from './graph/ir';
 import { readGraphModel, writeGraphModel } from './graph/model_io';
 import { NoTransformerBlocksError, RewriteOptions, RewriteSummary, applyTurbo, planTurbo, validateRewritten } from './rewrite/pass';
@@ -26,7 +27,7 @@ export interface ConvertResult extends RewriteSummary {
 }
 
 /** The embedded real ImageNet ViT-Tiny/16-224 shipped in models/. */
-export const EMBEDDED_MODEL_DIR = path.resolve(__dirname, '..', '..', 'models', 'vit-tiny-patch16-224');
+export const EMBEDDED_MODEL_DIR = path.join(packageRoot(), 'models', 'vit-tiny-patch16-224');
 
 export async function convertWithTurbo(inDir: string, outDir: string | null, options: ConvertOptions = {}): Promise<ConvertResult> {
   const turbo = resolveTurboOptions(options);

@@ -2,23 +2,27 @@
 // (../shared/parity/vit-tiny-turbo.json, 9 configurations), on cpu and wasm. Shared by one spec
 // file per graph source, so jest runs the sources in parallel workers.
 
-import { registerTurboOps } from '../../src/ops/register';
-import { useBackend } from '../../src/runtime/backend';
+import * as path from 'path';
+import { RewriteOptions } from '../../src/rewrite/pass';
+import { BackendName } from '../../src/runtime/backend';
+import { runInNode } from './node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from './parity';
-import { runModel } from './run_turbo';
+import { TurboRunJson } from './run_turbo_child';
+
+const CHILD_MODULE = path.join(__dirname, 'run_turbo_child.ts');
+
+/** Each run is a plain node child: see node_child.ts for why. */
+function runModel(backend: BackendName, dir: string, options: RewriteOptions | null): Promise<TurboRunJson> {
+  return runInNode<TurboRunJson>(CHILD_MODULE, 'runParityModel', [backend, dir, options]);
+}
 
 export function describeVitTinyParity(source: string, dir: string): void {
   const parity = loadVitTinyParity();
 
   describe.each(['wasm', 'cpu'] as const)('%s backend', (backend) => {
-    beforeAll(async () => {
-      await useBackend(backend);
-      registerTurboOps();
-    });
-
     describe(`ViT-Tiny graph from ${source} vs official Turbo`, () => {
       test.each(parity.results.map((r) => [JSON.stringify(r.config), r] as const))('%s', async (_name, expected) => {
-        const run = await runModel(dir, toOptions(expected.config), parity.inputs);
+        const run = await runModel(backend, dir, toOptions(expected.config));
         expect(run.tokens).toEqual(expected.tokensAfterEachBlock);
         expect(run.plannedTokens).toEqual(expected.tokensAfterEachBlock);
         expect(maxAbsDiff(run.output, expected.logits.flat())).toBeLessThan(2e-3);
@@ -26,8 +30,8 @@ export function describeVitTinyParity(source: string, dir: string): void {
       });
 
       test('r = 0: the rewritten graph equals the original within 1e-6', async () => {
-        const original = await runModel(dir, null, parity.inputs);
-        const rewritten = await runModel(dir, toOptions({ r: 0, alpha: 5 }), parity.inputs);
+        const original = await runModel(backend, dir, null);
+        const rewritten = await runModel(backend, dir, toOptions({ r: 0, alpha: 5 }));
         expect(rewritten.merges).toBe(0);
         expect(maxAbsDiff(original.output, rewritten.output)).toBeLessThan(1e-6);
       });

@@ -13,9 +13,9 @@ import { loadTurboModel } from '../runtime/load';
 import { BackendName, useBackend } from '../runtime/backend';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { runCli } from './run';
+import { packageRoot } from '../paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DEFAULT_IMAGE = path.join(ROOT, 'assets', 'hare.jpg');
+const DEFAULT_IMAGE = path.join(packageRoot(), 'assets', 'hare.jpg');
 
 function topK(logits: Float32Array | Int32Array | Uint8Array, k: number): number[] {
   return Array.from(logits.keys())
