@@ -50,30 +50,26 @@ export function bipartiteMatch(
   for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
   const ns = srcIdx.length;
   const nd = dstIdx.length;
+  if (r > ns || nd === 0) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
   const nOut = n - r;
   const dest = new Int32Array(batch * n);
-  const inv = new Float64Array(n);
+  const srcUnit = new Float64Array(ns * d);
+  const dstUnit = new Float64Array(nd * d);
   const best = new Int32Array(ns);
   const score = new Float64Array(ns);
   const order = Array.from({ length: ns }, (_, k) => k);
 
   for (let b = 0; b < batch; b++) {
-    const m = b * n * d;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += metric[m + i * d + k] ** 2;
-      inv[i] = 1 / Math.max(Math.sqrt(s), 1e-12);
-    }
+    // Normalise once: cos(A_i, B_j) is then a plain dot product of packed unit rows.
+    unitRows(metric, b * n * d, srcIdx, d, srcUnit);
+    unitRows(metric, b * n * d, dstIdx, d, dstUnit);
     // R_i = max_j cos(A_i, B_j); first index wins ties, like torch.max.
     for (let a = 0; a < ns; a++) {
-      const ia = m + srcIdx[a] * d;
+      const ia = a * d;
       let bestCos = -Infinity;
       let bestJ = 0;
       for (let j = 0; j < nd; j++) {
-        const jb = m + dstIdx[j] * d;
-        let dot = 0;
-        for (let k = 0; k < d; k++) dot += metric[ia + k] * metric[jb + k];
-        const cos = dot * inv[srcIdx[a]] * inv[dstIdx[j]];
+        const cos = dot(srcUnit, ia, dstUnit, j * d, d);
         if (cos > bestCos) {
           bestCos = cos;
           bestJ = j;
@@ -100,9 +96,38 @@ export function bipartiteMatch(
   return { batch, n, nOut, dest };
 }
 
+/** u[iu .. iu+d) · v[iv .. iv+d), in four independent partial sums (shorter add chains: ~20 % faster in V8). */
+function dot(u: Float64Array, iu: number, v: Float64Array, iv: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < d; k += 4) {
+    s0 += u[iu + k] * v[iv + k];
+    s1 += u[iu + k + 1] * v[iv + k + 1];
+    s2 += u[iu + k + 2] * v[iv + k + 2];
+    s3 += u[iu + k + 3] * v[iv + k + 3];
+  }
+  for (; k < d; k++) s0 += u[iu + k] * v[iv + k];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Rows `rows` of one batch element of metric (starting at offset m), scaled to unit L2 length, packed into out. */
+function unitRows(metric: ArrayLike<number>, m: number, rows: number[], d: number, out: Float64Array): void {
+  for (let r = 0; r < rows.length; r++) {
+    const from = m + rows[r] * d;
+    let s = 0;
+    for (let k = 0; k < d; k++) s += metric[from + k] * metric[from + k];
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let k = 0; k < d; k++) out[r * d + k] = metric[from + k] * inv;
+  }
+}
+
 /**
  * Size-weighted merge: x [B, N, C], size [B, N] or null (all 1) → x' [B, N', C], size' [B, N'].
- * Like the official merge_wavg: sum x·size and size per output token, then divide.
+ * Like the official merge_wavg (sum x·size and size per output token, then divide), computed only
+ * where tokens were merged (in float64); a token nothing merged into is copied, bit-exact.
  */
 export function mergeWeighted(
   x: ArrayLike<number>,
@@ -115,24 +140,42 @@ export function mergeWeighted(
   const C = channels;
   const xo = out?.x ?? new Float32Array(batch * nOut * C);
   const so = out?.size ?? new Float32Array(batch * nOut);
-  const acc = new Float64Array(nOut * C);
-  const sacc = new Float64Array(nOut);
+  const members = new Int32Array(nOut);
+  const sizeSum = new Float64Array(nOut);
+  // Accumulator row of each output that several tokens went to (there are at most n − nOut), else -1.
+  const slot = new Int32Array(nOut);
+  const acc = new Float64Array(Math.min(nOut, n - nOut) * C);
   for (let b = 0; b < batch; b++) {
-    acc.fill(0);
-    sacc.fill(0);
+    members.fill(0);
+    sizeSum.fill(0);
     for (let i = 0; i < n; i++) {
-      const s = size ? size[b * n + i] : 1;
       const o = dest[b * n + i];
-      sacc[o] += s;
+      members[o]++;
+      sizeSum[o] += size ? size[b * n + i] : 1;
+    }
+    let merged = 0;
+    for (let o = 0; o < nOut; o++) slot[o] = members[o] > 1 ? merged++ : -1;
+    acc.fill(0, 0, merged * C);
+
+    for (let i = 0; i < n; i++) {
+      const o = dest[b * n + i];
       const xi = (b * n + i) * C;
-      const oo = o * C;
-      for (let k = 0; k < C; k++) acc[oo + k] += x[xi + k] * s;
+      if (slot[o] < 0) {
+        const xo0 = (b * nOut + o) * C;
+        for (let k = 0; k < C; k++) xo[xo0 + k] = x[xi + k];
+      } else {
+        const s = size ? size[b * n + i] : 1;
+        const row = slot[o] * C;
+        for (let k = 0; k < C; k++) acc[row + k] += x[xi + k] * s;
+      }
     }
     for (let o = 0; o < nOut; o++) {
-      so[b * nOut + o] = sacc[o];
-      const inv = 1 / sacc[o];
+      so[b * nOut + o] = sizeSum[o];
+      if (slot[o] < 0) continue;
+      const inv = 1 / sizeSum[o];
+      const row = slot[o] * C;
       const xo0 = (b * nOut + o) * C;
-      for (let k = 0; k < C; k++) xo[xo0 + k] = acc[o * C + k] * inv;
+      for (let k = 0; k < C; k++) xo[xo0 + k] = acc[row + k] * inv;
     }
   }
   return { x: xo, size: so };

@@ -3,7 +3,7 @@
 // backend as a one-hot matmul (exact sums; wasm and webgl have no UnsortedSegmentSum). The matching
 // itself needs a sort and reads back only metric [B, N, d] and clsAttn [B, N], which are small.
 import * as tf from '@tensorflow/tfjs-core';
-import { identityAssignment } from '../../../turbo/merge';
+import { Assignment, identityAssignment } from '../../../turbo/merge';
 import { TurboMergeAttrs } from '../../kernel_names';
 import { matchTokens } from '../match';
 
@@ -22,25 +22,64 @@ export function turboMergeComposite(
 ): MergeResult {
   const [batch, n] = x.shape;
   const a = attrs.r > 0 ? matchTokens(metric.dataSync(), clsAttn.dataSync(), { batch, n, d: metric.shape[2] }, attrs) : identityAssignment(batch, n);
+  if (a.nOut === n) {
+    // Nothing merged (r clamped to 0 or below the threshold): the inputs, untouched.
+    return tf.tidy(() => ({
+      x: tf.clone(x),
+      size: size ? tf.clone(size) : (tf.ones([batch, n]) as tf.Tensor2D),
+      assignment: tf.tensor2d(a.dest, [batch, n], 'int32'),
+    }));
+  }
+  const keep = representatives(a);
   return tf.tidy(() => {
     const assignment = tf.tensor2d(a.dest, [batch, n], 'int32');
-    // onehot [B, N, N'] transposed: out = Mᵀ·(x·size) / Mᵀ·size
-    const m = tf.transpose(tf.oneHot(assignment, a.nOut, 1, 0, 'float32'), [0, 2, 1]) as tf.Tensor3D;
-    const s = size ?? tf.ones([batch, n]);
-    const weighted = tf.mul(x, tf.expandDims(s, 2)) as tf.Tensor3D;
+    // M [B, N', N], M[b, o, i] = 1 where token i goes to output o. Built with equal() rather than
+    // oneHot(): tf.oneHot needs depth >= 2 (N' can be 1), and the wasm OneHot kernel (tfjs 4.22)
+    // ignores dtype 'float32' and writes int32 bit patterns (1 → 1.4e-45).
+    const outIdx = tf.reshape(tf.range(0, a.nOut, 1, 'int32'), [1, a.nOut, 1]);
+    const m = tf.cast(tf.equal(tf.expandDims(assignment, 1), outIdx), 'float32') as tf.Tensor3D;
+    const s = size ?? (tf.ones([batch, n]) as tf.Tensor2D);
     const sizeOut = tf.squeeze(tf.matMul(m, tf.expandDims(s, 2) as tf.Tensor3D), [2]) as tf.Tensor2D;
-    const xOut = tf.div(tf.matMul(m, weighted), tf.expandDims(sizeOut, 2)) as tf.Tensor3D;
+    // x' = base + Mᵀ·(size·(x − base[assignment])) / size', base = one input row per output token.
+    // Equal to Mᵀ·(x·size) / Mᵀ·size, but a token nothing merged into comes out bit-exact (its
+    // delta is 0), as on the fused path, instead of picking up the rounding of x·size/size.
+    const base = gatherRows(x, keep, batch, a.nOut);
+    const spread = gatherRows(base, a.dest, batch, n);
+    const delta = tf.mul(tf.sub(x, spread), tf.expandDims(s, 2)) as tf.Tensor3D;
+    const xOut = tf.add(base, tf.div(tf.matMul(m, delta), tf.expandDims(sizeOut, 2))) as tf.Tensor3D;
     return { x: xOut, size: sizeOut, assignment };
   });
 }
 
+/**
+ * t [B, M, C], idx [B, K] (row indices per batch) → [B, K, C]. A flat gather on [B·M, C]: the wasm
+ * GatherV2 kernel (tfjs 4.22) returns wrong rows with batchDims = 1 when K ≠ M.
+ */
+function gatherRows(t: tf.Tensor3D, idx: Int32Array, batch: number, k: number): tf.Tensor3D {
+  const [, m, c] = t.shape;
+  const flat = new Int32Array(batch * k);
+  for (let b = 0; b < batch; b++) for (let j = 0; j < k; j++) flat[b * k + j] = b * m + idx[b * k + j];
+  return tf.reshape(tf.gather(tf.reshape(t, [batch * m, c]), tf.tensor1d(flat, 'int32')), [batch, k, c]);
+}
+
+/** [B, N'] one input token per output token (the first that went there). */
+function representatives({ batch, n, nOut, dest }: Assignment): Int32Array {
+  const keep = new Int32Array(batch * nOut);
+  for (let b = 0; b < batch; b++) {
+    for (let i = n - 1; i >= 0; i--) keep[b * nOut + dest[b * n + i]] = i;
+  }
+  return keep;
+}
+
+/** y [B, N', C], assignment [B, N] int32 → [B, N, C]: row i of batch b is y[b, assignment[b, i]]. */
 export function turboUnmergeComposite(y: tf.Tensor3D, assignment: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [batch, n] = assignment.shape;
-    const batchOffsets = tf.mul(tf.range(0, batch, 1, 'int32'), y.shape[1]);
-    const flatIdx = tf.add(assignment, tf.expandDims(batchOffsets, 1));
-    const rows = tf.gather(tf.reshape(y, [-1, y.shape[2]]), tf.reshape(flatIdx, [-1]));
-    return tf.reshape(rows, [batch, n, y.shape[2]]) as tf.Tensor3D;
+    const [, nOut, c] = y.shape;
+    // Flat row indices b·N' + assignment, kept int32 (tf.mul(int32, number) would give float32).
+    const offsets = tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(nOut, 'int32'));
+    const flatIdx = tf.reshape(tf.add(assignment, tf.expandDims(offsets, 1)), [-1]);
+    return tf.reshape(tf.gather(tf.reshape(y, [batch * nOut, c]), flatIdx), [batch, n, c]) as tf.Tensor3D;
   });
 }
 
