@@ -7,8 +7,9 @@
 small: random weights (fixed seed), model.json + shards, inputs.f32, reference.json
        (TF outputs), weights.npz (the Keras variables, for converters/python/turbo_ref.py)
        and meta.json, in spec/fixtures/hf/<arch>-small/.
-full:  real-size configurations, model.json only (the .bin shards are deleted), in
-       spec/fixtures/hf/<name>-full/.
+full:  real-size configurations, model.json only, in spec/fixtures/hf/<name>-full/ (the
+       converter writes into a temporary directory; only model.json is copied, so no .bin
+       shard is ever written under spec/).
 """
 from __future__ import annotations
 
@@ -229,7 +230,6 @@ def export_small(arch: str) -> None:
 def export_full(name: str) -> None:
     arch, cfg = FULL[name]
     out = hc.FIXTURES / f"{name}-full"
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     # perturb=True matters here too: with HF's zero-initialised biases grappler folds every
     # `BiasAdd(x, 0)` away (and Conv2D is no longer fused), so the topology would not be the one
@@ -237,14 +237,19 @@ def export_full(name: str) -> None:
     model, config, perturbed = build(arch, cfg, SEED, perturb=True)
     h = w = cfg["image_size"]
     saved = hc.tmpdir(f"tfjs-turbo-{name}-")
-    hc.save_signature_model(model, saved, make_serve(model, arch, h, w))
-    del model
-    cmd = hc.run_converter(saved, out)
-    shutil.rmtree(saved, ignore_errors=True)
-    removed = 0
-    for p in out.glob("*.bin"):
-        removed += p.stat().st_size
-        p.unlink()
+    converted = hc.tmpdir(f"tfjs-turbo-{name}-tfjs-")
+    try:
+        hc.save_signature_model(model, saved, make_serve(model, arch, h, w))
+        del model
+        cmd = hc.run_converter(saved, converted)
+        removed = sum(p.stat().st_size for p in converted.glob("*.bin"))
+        out.mkdir(parents=True, exist_ok=True)  # only now: a failed export leaves nothing under spec/
+        for stale in out.glob("*.bin"):  # left by an older version of this script
+            stale.unlink()
+        shutil.copyfile(converted / "model.json", out / "model.json")
+    finally:  # the SavedModel and the shards are GBs: never leave them behind
+        shutil.rmtree(saved, ignore_errors=True)
+        shutil.rmtree(converted, ignore_errors=True)
     hc.write_json(out / "meta.json", {
         "architecture": arch,
         "hfClass": HF_CLASS[arch],
@@ -262,7 +267,8 @@ def export_full(name: str) -> None:
         "converterCommand": " ".join(cmd),
         "versions": hc.versions(),
     })
-    print(f"[{name}-full] wrote {out} in {time.time() - t0:.0f}s (deleted {removed / 1e6:.0f} MB of shards)")
+    print(f"[{name}-full] wrote {out} in {time.time() - t0:.0f}s (dropped {removed / 1e6:.0f} MB of shards; "
+          f"peak RSS of this process {hc.peak_rss_mb():.0f} MB, converter subprocess {hc.peak_rss_mb(children=True):.0f} MB)")
 
 
 def main() -> None:

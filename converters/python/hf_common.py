@@ -16,6 +16,13 @@ from pathlib import Path
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# oneDNN (on by default for TF on x86 Linux) lets grappler's remapper fuse the Keras LayerNorm
+# subgraph into `_MklLayerNorm` inside tensorflowjs_converter's optimisation pass, with the
+# epsilon lost (1e-3 instead of CLIP's 1e-5); tfjs has no such op and the converter stops with
+# "Unsupported Ops in the model after optimization: _MklLayerNorm" (seen for CLIP ViT-B/16 on an
+# AVX-512 CPU). Off, the converter emits the portable decomposed LayerNorm. The converter
+# subprocess inherits this environment.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 
@@ -112,6 +119,13 @@ def f32_list(a: np.ndarray) -> list:
 
 def write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident memory of this process (or of its finished children), in MB (Linux)."""
+    import resource
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def tmpdir(prefix: str) -> Path:

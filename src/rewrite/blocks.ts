@@ -140,6 +140,18 @@ function residualAfter(graph: Graph, consumers: ConsumerIndex, pv: NodeDef, ance
   return undefined;
 }
 
+/**
+ * Every node inside the blocks: ancestors of the last block's output that are not ancestors of
+ * the first block's input (so the embedding stage and the head are left out). Constants excluded.
+ */
+export function blockRegion(graph: Graph, blocks: AttentionBlock[]): Set<string> {
+  if (blocks.length === 0) return new Set();
+  const before = ancestorSet(graph, parseRef(blocks[0].blockInputRef).node);
+  const region = ancestorSet(graph, blocks[blocks.length - 1].mlpResidual.name);
+  for (const n of before) region.delete(n);
+  return region;
+}
+
 function ancestorSet(graph: Graph, name: string): Set<string> {
   const seen = new Set<string>();
   const stack = [name];

@@ -10,9 +10,17 @@ import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { RSchedule } from '../turbo/options';
 import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
-import { AttentionBlock, findAttentionBlocks } from './blocks';
+import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
 import { BlockDims, blockDims } from './dims';
-import { makeTokenCountDynamic, staticTokenReshapes, stridedSlice } from './shapes';
+import {
+  makePackedTokenAxesDynamic,
+  makeSignatureTokensDynamic,
+  makeTokenCountDynamic,
+  packedTokenAxes,
+  staticSignatureOutputs,
+  staticTokenReshapes,
+  stridedSlice,
+} from './shapes';
 
 export const TOOL_VERSION = '0.1.0';
 const PREFIX = 'turbo';
@@ -61,7 +69,7 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
   if (report.blocks.length === 0) {
     const seen = report.softmaxCount === 0 ? 'no Softmax at all' : `${report.softmaxCount} Softmax node(s), none in a block (${report.rejected[0]})`;
     throw new NoTransformerBlocksError(
-      `no transformer blocks found: ${seen}; expected BatchMatMul(q, kᵀ) → Softmax → BatchMatMul(·, v) → projection → residual Add → MLP → residual Add`,
+      `no transformer blocks found: ${seen} (graph ops: ${opSummary(graph)}); expected BatchMatMul(q, kᵀ) → Softmax → BatchMatMul(·, v) → projection → residual Add → MLP → residual Add`,
     );
   }
   const blocks = orderBlocks(report.blocks);
@@ -81,6 +89,8 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
 }
 
 export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOptions): RewriteSummary {
+  // Collected before any node is added: the blocks as the converter wrote them.
+  const region = blockRegion(graph, plan.blocks);
   const consts = sharedConstants(graph);
   let size: string | undefined;
   let merges = 0;
@@ -112,6 +122,8 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
   });
 
   const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
+  const packs = makePackedTokenAxesDynamic(graph, region, plan.tokenCount);
+  makeSignatureTokensDynamic(graph, plan.tokenCount);
   graph.topoSort();
 
   graph.modelJson.userDefinedMetadata = {
@@ -133,7 +145,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       blocks: blockMeta,
     },
   };
-  return { plan, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length };
+  return { plan, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length + packs.length };
 }
 
 /** Problems that would make the rewritten graph fail to load or run with fewer tokens. */
@@ -141,6 +153,13 @@ export function validateRewritten(graph: Graph, plan: TurboPlan): string[] {
   const problems = graph.danglingInputs().map((d) => `dangling input ${d}`);
   for (const name of staticTokenReshapes(graph, plan.tokenCount)) {
     problems.push(`Reshape '${name}' still has the static token count ${plan.tokenCount}`);
+  }
+  for (const { pack, value } of packedTokenAxes(graph, blockRegion(graph, plan.blocks), plan.tokenCount)) {
+    const what = value === undefined ? 'a constant of unknown value' : `the static token count ${value}`;
+    problems.push(`Reshape target '${pack.name}' still has ${what} on the token axis`);
+  }
+  for (const key of staticSignatureOutputs(graph, plan.tokenCount)) {
+    problems.push(`signature output '${key}' still declares ${plan.tokenCount} tokens`);
   }
   return problems;
 }
@@ -250,6 +269,16 @@ function matchArchitecture(graph: Graph, blocks: AttentionBlock[], forced?: stri
   throw new NoTransformerBlocksError(
     `found ${blocks.length} attention block(s) but no known architecture fits (${reasons.join('; ')})`,
   );
+}
+
+/** The most frequent non-constant ops, e.g. "Conv2D ×1, Relu ×1, Mean ×1", for error messages. */
+function opSummary(graph: Graph, limit = 8): string {
+  const counts = new Map<string, number>();
+  for (const n of graph.nodes) if (n.op !== 'Const') counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
+  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const shown = sorted.slice(0, limit).map(([op, c]) => `${op} ×${c}`);
+  if (sorted.length > limit) shown.push(`${sorted.length - limit} more op type(s)`);
+  return shown.length ? shown.join(', ') : 'none';
 }
 
 function graphInput(graph: Graph): string {

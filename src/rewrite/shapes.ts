@@ -2,9 +2,13 @@
 // [-1, N, C] or [-1, N, H, d]; after a merge N shrinks, so those targets become
 // [batch, -1, ...] with batch read from the graph input at run time (batch never changes inside
 // the network, so one Shape of the input serves every Reshape).
+// tensorflowjs_converter output of HF BLIP builds the target at run time instead,
+// Pack(batch, N, 3, heads, d), with N a scalar Const: that entry becomes -1.
+// And a signature output [-1, N, C] (BLIP's last_hidden_state) gets -1 for N.
 
 import { Graph, dataInputs, intAttr } from '../graph/ir';
 import { NodeDef } from '../graph/types';
+import { isConst, knownScalar } from './consts';
 
 const PREFIX = 'turbo/shapes';
 
@@ -43,6 +47,64 @@ export function staticTokenReshapes(graph: Graph, tokenCount: number): string[] 
       return !!s && s.length >= 3 && s[1] === tokenCount;
     })
     .map((n) => n.name);
+}
+
+/** A Pack building a Reshape target whose token entry (index 1, after the batch) is a constant. */
+interface PackedTokenAxis {
+  pack: NodeDef;
+  /** The constant's value; undefined when the topology has no shards. */
+  value: number | undefined;
+  /** Another entry is already -1, so the token entry cannot become -1 too. */
+  blocked: boolean;
+}
+
+/**
+ * Reshape targets Pack(batch, N, ...) inside the blocks (`region`) whose token entry is a
+ * constant equal to the static token count, or whose value is unknown (topology without shards:
+ * HF graphs put either -1 or N there, and -1 is right for both).
+ */
+export function packedTokenAxes(graph: Graph, region: ReadonlySet<string>, tokenCount: number): PackedTokenAxis[] {
+  const found = new Map<string, PackedTokenAxis>();
+  for (const node of graph.nodes) {
+    if (node.op !== 'Reshape' || !region.has(node.name)) continue;
+    const pack = graph.tryNode(dataInputs(node)[1]);
+    if (!pack || pack.op !== 'Pack' || found.has(pack.name)) continue;
+    const entries = dataInputs(pack);
+    // [batch (computed), N (constant), ...rest]: the batch-first layout of a token tensor.
+    if (entries.length < 3 || isConst(graph, entries[0]) || !isConst(graph, entries[1])) continue;
+    const value = knownScalar(graph, entries[1]);
+    if (value !== undefined && value !== tokenCount) continue;
+    const blocked = entries.slice(2).some((e) => knownScalar(graph, e) === -1);
+    found.set(pack.name, { pack, value, blocked });
+  }
+  return [...found.values()];
+}
+
+export function makePackedTokenAxesDynamic(graph: Graph, region: ReadonlySet<string>, tokenCount: number): string[] {
+  const targets = packedTokenAxes(graph, region, tokenCount).filter((t) => !t.blocked);
+  if (targets.length === 0) return [];
+  const minusOne = graph.addConst(graph.uniqueName(`${PREFIX}/dynamic_tokens`), 'int32', [], [-1]);
+  for (const { pack } of targets) graph.setInput(pack, 1, minusOne.name);
+  return targets.map((t) => t.pack.name);
+}
+
+/** Signature outputs [?, N, ...] (token sequences) whose N is the static token count. */
+export function staticSignatureOutputs(graph: Graph, tokenCount: number): string[] {
+  const outs = graph.modelJson.signature?.outputs ?? {};
+  return Object.entries(outs)
+    .filter(([, o]) => {
+      const dims = o.tensorShape?.dim;
+      return !!dims && dims.length >= 3 && Number(dims[1].size) === tokenCount;
+    })
+    .map(([key]) => key);
+}
+
+/** Those outputs now have a dynamic token axis (the merges shorten the sequence). */
+export function makeSignatureTokensDynamic(graph: Graph, tokenCount: number): string[] {
+  const keys = staticSignatureOutputs(graph, tokenCount);
+  const outs = graph.modelJson.signature?.outputs ?? {};
+  for (const key of keys) outs[key].tensorShape!.dim![1] = { size: '-1' };
+  return keys;
 }
 
 function batchSizeVector(graph: Graph, inputRef: string): string {

@@ -1,62 +1,124 @@
 // Shared reading of the embedding stage: where the token sequence is assembled (ConcatV2 of the
 // special tokens and the patch tokens) and how many tokens the graph was built for.
+// Works on topologies without their shards too (readModelJsonOnly): constant values may then
+// be unknown, so every test that reads one has a structural fallback (dtypes, weight shapes,
+// the patch convolution's strides and the signature's image size).
 
 import { Graph, dataInputs, parseRef } from '../../graph/ir';
 import { NodeDef } from '../../graph/types';
 import { AttentionBlock } from '../blocks';
+import { constShape, isConst, isUnknownConst, knownValues } from '../consts';
 
 export interface TokenLayout {
   /** The ConcatV2 along the token axis that builds [special tokens..., patches]. */
   concat: NodeDef;
   /** Data inputs of the concat before the patch tokens. */
   specialTokens: number;
-  /** Static token count, from the position embedding or a Reshape constant; undefined if fully dynamic. */
+  /** Static token count, from the position embedding, a Reshape constant or the patch grid; undefined if unknown. */
   tokenCount: number | undefined;
-  /** Every node between the concat and the first block, for family-specific checks (e.g. a pre-LayerNorm). */
+  /** Every node on a data path from the concat to the first block's input (e.g. a pre-LayerNorm). */
   path: NodeDef[];
 }
 
-/** Walks up from the first block's input to the token concat, breadth-first, within a few dozen nodes. */
+/** How far up from the first block the token concat may be (embedding stage only). */
+const SEARCH_LIMIT = 64;
+/** Ops whose inputs after the first are shapes, axes, multiples or slice bounds, not data. */
+const FIRST_INPUT_ONLY = new Set([
+  'Reshape', 'Tile', 'BroadcastTo', 'StridedSlice', 'Slice', 'ExpandDims', 'Squeeze', 'Transpose', 'Pad',
+  'Mean', 'Sum', 'GatherV2',
+]);
+const SHAPE_OPS = new Set(['Shape', 'ShapeN', 'Size', 'Rank']);
+
 export function readTokenLayout(graph: Graph, first: AttentionBlock): TokenLayout | undefined {
+  const concat = findTokenConcat(graph, first.blockInputRef);
+  if (!concat) return undefined;
+  const specialTokens = dataInputs(concat).length - 2;
+  const path = nodesBetween(graph, concat.name, first.blockInputRef);
+  const tokenCount =
+    positionEmbeddingTokens(graph, path, specialTokens) ??
+    staticTokenCount(graph, first) ??
+    patchGridTokens(graph, concat, specialTokens);
+  return { concat, specialTokens, tokenCount, path };
+}
+
+/** Inputs that carry activations (not shapes, axes or constants). */
+function dataPathInputs(graph: Graph, node: NodeDef): NodeDef[] {
+  if (SHAPE_OPS.has(node.op)) return [];
+  let refs = dataInputs(node);
+  if (node.op === 'ConcatV2') refs = refs.slice(0, -1);
+  else if (FIRST_INPUT_ONLY.has(node.op)) refs = refs.slice(0, 1);
+  return refs.map((r) => graph.tryNode(r)).filter((n): n is NodeDef => !!n && n.op !== 'Const');
+}
+
+/** Breadth-first up the data path from the first block's input to the first concat along the token axis. */
+function findTokenConcat(graph: Graph, blockInputRef: string): NodeDef | undefined {
   const seen = new Set<string>();
-  const queue: NodeDef[] = [];
-  const start = graph.tryNode(first.blockInputRef);
-  if (start) queue.push(start);
-  const path: NodeDef[] = [];
-  let tokenCount: number | undefined;
-  while (queue.length && seen.size < 64) {
+  const start = graph.tryNode(blockInputRef);
+  const queue: NodeDef[] = start ? [start] : [];
+  while (queue.length && seen.size < SEARCH_LIMIT) {
     const n = queue.shift()!;
     if (seen.has(n.name)) continue;
     seen.add(n.name);
-    path.push(n);
-    if (tokenCount === undefined && (n.op === 'AddV2' || n.op === 'Add')) tokenCount = positionEmbeddingLength(graph, n);
-    if (n.op === 'ConcatV2' && isTokenAxis(graph, n)) {
-      const inputs = dataInputs(n);
-      const specialTokens = inputs.length - 2;
-      tokenCount ??= staticTokenCount(graph, first) ?? patchGridTokens(graph, n, specialTokens);
-      return { concat: n, specialTokens, tokenCount, path };
-    }
-    for (const r of dataInputs(n)) {
-      const p = graph.tryNode(r);
-      if (p && p.op !== 'Const') queue.push(p);
+    if (n.op === 'ConcatV2' && isTokenConcat(graph, n)) return n;
+    queue.push(...dataPathInputs(graph, n));
+  }
+  return undefined;
+}
+
+/**
+ * A float concat of at least two inputs along axis 1 (or -2). Without the shards the axis value
+ * is unknown; a float ConcatV2 on the embedding's data path is then taken as the token concat
+ * (shape-vector concats are int32 and never on the data path).
+ */
+function isTokenConcat(graph: Graph, concat: NodeDef): boolean {
+  const inputs = dataInputs(concat);
+  if (inputs.length < 3) return false;
+  const axisRef = inputs[inputs.length - 1];
+  const axis = knownValues(graph, axisRef);
+  if (axis) return axis.length === 1 && (axis[0] === 1 || axis[0] === -2);
+  const dtype = concat.attr?.T?.type;
+  return isUnknownConst(graph, axisRef) && (dtype === undefined || dtype === 'DT_FLOAT');
+}
+
+/** Nodes that lie on a data path from `from` to `to` (both included). */
+function nodesBetween(graph: Graph, from: string, to: string): NodeDef[] {
+  const reaches = new Map<string, boolean>();
+  const visit = (node: NodeDef, depth: number): boolean => {
+    const known = reaches.get(node.name);
+    if (known !== undefined) return known;
+    reaches.set(node.name, false); // guards against revisits while on the stack
+    const hit = node.name === from || (depth < SEARCH_LIMIT && dataPathInputs(graph, node).map((p) => visit(p, depth + 1)).some(Boolean));
+    reaches.set(node.name, hit);
+    return hit;
+  };
+  const end = graph.tryNode(to);
+  if (!end) return [];
+  visit(end, 0);
+  return graph.nodes.filter((n) => reaches.get(n.name));
+}
+
+/**
+ * The position embedding added between the concat and the first block: a constant [1, N, C]
+ * (ViT, DeiT) or [N, C] (CLIP), possibly sliced to the current length first (BLIP:
+ * StridedSlice(pos[1, N, C], ...)). Its N is the token count.
+ */
+function positionEmbeddingTokens(graph: Graph, path: NodeDef[], specialTokens: number): number | undefined {
+  for (const add of path.filter((n) => n.op === 'AddV2' || n.op === 'Add')) {
+    for (const ref of dataInputs(add)) {
+      const n = tableLength(graph, ref);
+      if (n !== undefined && n > specialTokens) return n;
     }
   }
   return undefined;
 }
 
-function isTokenAxis(graph: Graph, concat: NodeDef): boolean {
-  const inputs = dataInputs(concat);
-  const axis = graph.constValues(inputs[inputs.length - 1]);
-  return !!axis && axis.length === 1 && (axis[0] === 1 || axis[0] === -2);
-}
-
-/** [1, N, C] constant added to the tokens: the position embedding. */
-function positionEmbeddingLength(graph: Graph, add: NodeDef): number | undefined {
-  for (const r of dataInputs(add)) {
-    const w = graph.weights.get(parseRef(r).node);
-    const n = graph.tryNode(r);
-    if (n?.op === 'Const' && w && w.spec.shape.length === 3 && w.spec.shape[0] === 1) return w.spec.shape[1];
-  }
+function tableLength(graph: Graph, ref: string): number | undefined {
+  const node = graph.tryNode(ref);
+  if (node?.op === 'StridedSlice' || node?.op === 'Slice') return tableLength(graph, dataInputs(node)[0]);
+  const shape = constShape(graph, ref);
+  if (!shape) return undefined;
+  if (shape.length === 3 && shape[0] === 1) return shape[1];
+  if (shape.length === 2) return shape[0];
   return undefined;
 }
 
@@ -65,7 +127,7 @@ function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefin
   let node = graph.tryNode(block.keysRef);
   for (let i = 0; node && i < 4; i++) {
     if (node.op === 'Reshape') {
-      const shape = graph.constValues(dataInputs(node)[1]);
+      const shape = knownValues(graph, dataInputs(node)[1]);
       if (shape && shape.length === 4 && shape[1] > 0) return shape[1];
     }
     node = graph.tryNode(dataInputs(node)[0]);
@@ -75,7 +137,7 @@ function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefin
 
 /**
  * Patches from the signature's image size and the patch convolution's stride, plus the special
- * tokens: for graphs whose position embedding is sliced or gathered rather than a plain constant.
+ * tokens: for graphs whose position embedding is gathered rather than a plain constant.
  */
 function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): number | undefined {
   const patches = graph.tryNode(dataInputs(concat)[specialTokens]);
@@ -98,7 +160,7 @@ function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): 
     }
     for (const r of dataInputs(n)) {
       const p = graph.tryNode(r);
-      if (p && p.op !== 'Const') stack.push(p);
+      if (p && !isConst(graph, parseRef(r).node)) stack.push(p);
     }
   }
   return undefined;
