@@ -3,9 +3,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { packageRoot } from '../../src/paths';
 import { RSchedule } from '../../src/turbo/options';
 
-export const FIXTURES = path.join(__dirname, '..', 'fixtures');
+// From the package root, so the compiled copy in dist/ (the fresh-process test) finds them too.
+export const FIXTURES = path.join(packageRoot(), 'spec', 'fixtures');
 
 export interface ParityConfig {
   r: number | [number, number];
