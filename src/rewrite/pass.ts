@@ -8,7 +8,8 @@
 import { Graph, boolAttr, floatAttr, formatRef, intAttr } from '../graph/ir';
 import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
-import { RSchedule } from '../turbo/options';
+import { TurboOptions } from '../turbo/options';
+import { TurboMergeAttrs } from '../ops/kernel_names';
 import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
 import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
 import { BlockDims, blockDims } from './dims';
@@ -25,13 +26,7 @@ import {
 export const TOOL_VERSION = '0.1.0';
 const PREFIX = 'turbo';
 
-export interface RewriteOptions {
-  r: RSchedule;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  rThreshold: number;
-  propAttn: boolean;
+export interface RewriteOptions extends TurboOptions {
   /** Force a family instead of detecting it. */
   architecture?: string;
 }
@@ -164,23 +159,13 @@ export function validateRewritten(graph: Graph, plan: TurboPlan): string[] {
   return problems;
 }
 
-interface MergeAttrs {
-  r: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  layer: number;
-  protectedTokens: number;
-  rThreshold: number;
-}
-
 function addMerge(
   graph: Graph,
   block: AttentionBlock,
   consts: SharedConstants,
   scope: string,
   size: string | undefined,
-  attrs: MergeAttrs,
+  attrs: TurboMergeAttrs,
 ): NodeDef {
   const metric = graph.addNode(mean(`${scope}/metric`, block.keysRef, consts.axis1));
   // P[:, :, 0, :] -> [B, H, N]: begin/end masks on axes 0, 1, 3; shrink axis 2.
