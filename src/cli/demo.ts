@@ -13,6 +13,7 @@ import { loadTurboModel } from '../runtime/load';
 import { BackendName, useBackend } from '../runtime/backend';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { runCli } from './run';
+import { TurboInputError } from '../errors';
 import { packageRoot } from '../paths';
 
 const DEFAULT_IMAGE = path.join(packageRoot(), 'assets', 'hare.jpg');
@@ -37,7 +38,9 @@ async function timeInterleaved(models: GraphModel[], input: tf.Tensor, rounds: n
   return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
-const program = new Command('tfjs-turbo-demo')
+/** The demo as a commander program; `log` receives each output line (tests collect them). */
+export function buildDemoProgram(log: (line: string) => void = console.log): Command {
+  return new Command('tfjs-turbo-demo')
   .description('Convert the embedded ViT-Tiny with Turbo and classify a photo with both models.')
   .argument('[IMAGE]', 'JPEG or PNG to classify', DEFAULT_IMAGE)
   .option('--out <dir>', 'where the Turbo model is written', 'out/vit-tiny-patch16-224-turbo')
@@ -46,11 +49,11 @@ const program = new Command('tfjs-turbo-demo')
   .option('--backend <name>', 'wasm | cpu | tensorflow (tfjs-node, if installed)', 'wasm')
   .option('--rounds <n>', 'timed runs per model (median reported)', (s) => Number(s), 10)
   .action(async (image: string, opts) => {
-    if (!fs.existsSync(image)) throw new Error(`${image}: image not found`);
+    if (!fs.existsSync(image)) throw new TurboInputError(image, 'image not found');
     const converted = await convertWithTurbo(EMBEDDED_MODEL_DIR, opts.out, { r: opts.r, alpha: opts.alpha, force: true });
     const { plan } = converted;
-    console.log(`Converted ${path.relative(process.cwd(), EMBEDDED_MODEL_DIR)} -> ${opts.out} (r=${opts.r}, alpha=${opts.alpha})`);
-    console.log(`tokens after each block: ${plan.tokensAfterBlock.join(' ')}`);
+    log(`Converted ${path.relative(process.cwd(), EMBEDDED_MODEL_DIR)} -> ${opts.out} (r=${opts.r}, alpha=${opts.alpha})`);
+    log(`tokens after each block: ${plan.tokensAfterBlock.join(' ')} (original: ${plan.tokenCount} in every block)`);
 
     await useBackend(opts.backend as BackendName);
     const original = await loadTurboModel(EMBEDDED_MODEL_DIR);
@@ -65,15 +68,16 @@ const program = new Command('tfjs-turbo-demo')
       const probs = await tf.softmax(logits).data();
       logits.dispose();
       const top = topK(probs, 5).map((c) => `${classes[c]} (${(probs[c] * 100).toFixed(1)}%)`);
-      console.log(`${name.padEnd(8)} top-5: ${top.join(', ')}`);
+      log(`${name.padEnd(8)} top-5: ${top.join(', ')}`);
     }
 
     const [tOrig, tTurbo] = await timeInterleaved([original, turbo], pixels, opts.rounds);
-    console.log(
+    log(
       `${tf.getBackend()} backend, batch 1, median of ${opts.rounds}: original ${tOrig.toFixed(1)} ms, ` +
         `turbo ${tTurbo.toFixed(1)} ms, speed-up ${(tOrig / tTurbo).toFixed(2)}x ` +
         `(FLOP ratio ${plan.dims ? estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims).toFixed(2) : '?'})`,
     );
-  });
+    });
+}
 
-if (require.main === module) runCli(program);
+if (require.main === module) runCli(buildDemoProgram());
