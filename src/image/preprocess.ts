@@ -43,6 +43,8 @@ export function resizedSize(width: number, height: number, shortest: number): { 
 /** A JPEG/PNG/WebP file or buffer → float32 CHW [3, crop, crop], normalised. */
 export async function preprocessImage(image: string | Buffer, p: Preprocessing): Promise<Float32Array> {
   const name = typeof image === 'string' ? image : '<image buffer>';
+  // sharp reports a missing file as a decode failure; say what it is.
+  if (typeof image === 'string' && !fs.existsSync(image)) throw new TurboInputError(name, 'image not found');
   let pipeline: sharp.Sharp;
   let meta: sharp.Metadata;
   try {
