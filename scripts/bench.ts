@@ -4,8 +4,9 @@
 // unmerged networks in onnxruntime-node as the peer; a per-kernel profile of where the time goes.
 // Writes docs/bench/results.json and the generated 'bench' section of docs/BENCHMARKS.md.
 //
-//   npx tsc -p tsconfig.json && node dist/scripts/bench.js            # the full run (about an hour on 2 cores)
+//   npx tsc -p tsconfig.json && node dist/scripts/bench.js            # the full run (~36 min on 2 shared cores)
 //   node dist/scripts/bench.js --models vit-tiny --batches 1 --rounds 3 --json /tmp/b.json --md /tmp/b.md   # a quick one
+//   node dist/scripts/bench.js --from-json docs/bench/results.json   # re-render the doc section only
 //
 // Models: the embedded real ViT-Tiny (models/vit-tiny-patch16-224) and ViT-B/16-224 with random
 // weights written by scripts/random_vit.ts (seed 0) and converted by converters/vit.ts at bench
@@ -16,7 +17,9 @@
 // How a measurement works: for one (model, backend, batch) the original graph and a group of Turbo
 // graphs (as many as fit the memory budget) are loaded together; each is run once to warm up, then
 // `--rounds` times round-robin (the starting graph rotates every round, so drift hits every graph
-// alike); a row's speed-up is median(original ms) / median(Turbo ms) over the same rounds.
+// alike); a row's speed-up is median(original ms) / median(Turbo ms) over the same rounds. Times are
+// the process's CPU time (single-threaded engines; the machine this was written on is shared, and
+// its wall clock mostly measured the other jobs); wall-clock medians are kept in the JSON too.
 
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -791,7 +794,9 @@ async function main(opts: Opts): Promise<void> {
   const batches = parseList('--batches', opts.batches, (v) => Number.isInteger(v) && v > 0, 'positive integers');
   const alphas = parseList('--alphas', opts.alphas, (v) => Number.isFinite(v) && v >= 0, 'numbers >= 0');
   const sweepOverride = opts.rSweep ? parseList('--r-sweep', opts.rSweep, (v) => Number.isInteger(v) && v >= 0, 'integers >= 0') : undefined;
-  if (!(opts.rounds >= 1) || !(opts.cpuRounds >= 1)) throw new Error('--rounds and --cpu-rounds must be >= 1');
+  for (const [flag, v, min] of [['--rounds', opts.rounds, 1], ['--cpu-rounds', opts.cpuRounds, 1], ['--profile-runs', opts.profileRuns, 1], ['--peer-r', opts.peerR, 0]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`${flag}: '${v}' must be an integer >= ${min}`);
+  }
   const profileSet = new Set(opts.profile === 'none' ? [] : opts.profile.split(',').map((s) => s.trim()));
   const experimentSet = new Set(opts.experiments === 'none' ? [] : opts.experiments.split(',').map((s) => s.trim()));
   for (const p of [...profileSet, ...experimentSet]) if (!/^[a-z-]+:\d+$/.test(p) || !MODELS[p.split(':')[0]]) throw new Error(`--profile: '${p}' is not MODEL:BATCH (e.g. vit-b:1) or none (--profile, --experiments)`);
