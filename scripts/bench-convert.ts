@@ -15,8 +15,8 @@ import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { packageRoot } from '../src/paths';
 import { machineLine } from './machine';
 import { replaceSection } from './markdown';
+import { median } from './stats';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(modelDir: string, opts: { repeats: number; docs: boolean }): Promise<void> {
   const times = { read: [] as number[], rewrite: [] as number[], write: [] as number[] };

@@ -17,8 +17,10 @@ import { turboMerge } from '../src/ops/turbo_merge';
 import { matchTokens } from '../src/ops/kernels/match';
 import { BackendName, useBackend } from '../src/runtime/backend';
 import { replaceSection } from './markdown';
+import { packageRoot } from '../src/paths';
+import { median } from './stats';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = packageRoot();
 
 // ViT-B/16 at 224: 196 patches + class token.
 const N = 197;
@@ -144,11 +146,6 @@ function time(f: () => tf.Tensor[]): number {
   return ms;
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function benchBatch(batch: number, w: BlockWeights, o: Options): Row {
   const x = tf.randomNormal([batch, N, HIDDEN], 0, 1, 'float32', 100 + batch) as tf.Tensor3D;

@@ -42,8 +42,10 @@ import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { estimateFlopRatio } from '../src/turbo/schedule';
 import { replaceSection } from './markdown';
 import { VIT_B16_224, writeRandomVit } from './random_vit';
+import { packageRoot } from '../src/paths';
+import { median } from './stats';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = packageRoot();
 const PARITY_DIR = path.join(ROOT, 'spec', 'fixtures', 'parity');
 const EXPORT_SCRIPT = path.join(ROOT, 'converters', 'python', 'export_onnx.py');
 const FALLBACK_TINY_DIR = path.join(ROOT, 'models', 'vit-tiny-patch16-224-tfjs-converter');
@@ -347,11 +349,6 @@ export async function interleave(runners: Runner[], batch: number, rounds: numbe
   return { warm, times };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

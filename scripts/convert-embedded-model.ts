@@ -12,18 +12,12 @@ import { CONVERTER_NAME, convertVitCheckpointTo } from '../converters/vit';
 import { readVitConfig, tokenCount } from '../converters/vit_config';
 import { runCli } from '../src/cli/run';
 import { TurboInputError } from '../src/errors';
+import { packageRoot } from '../src/paths';
 
 const MODEL = 'vit-tiny-patch16-224';
 const COMMAND = 'npx tsc -p tsconfig.json && node dist/scripts/convert-embedded-model.js';
 
 /** The repository root, from src (ts) or dist (compiled) alike. */
-function repoRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'converters'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no repository root above ${__dirname}`);
-  }
-}
-
 async function main(sharedDir: string, outDir: string): Promise<void> {
   const src = path.join(sharedDir, 'models', MODEL);
   const weights = path.join(src, 'model.safetensors');
@@ -88,7 +82,7 @@ function sha256(file: string): string {
 }
 
 if (require.main === module) {
-  const root = repoRoot();
+  const root = packageRoot();
   runCli(
     new Command('convert-embedded-model')
       .description(`Regenerate models/${MODEL} from shared/models/${MODEL}.`)

@@ -37,19 +37,15 @@ import { BackendName, NODE_BACKENDS, useBackend } from '../src/runtime/backend';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { estimateFlopRatio } from '../src/turbo/schedule';
 import { replaceSection } from './markdown';
+import { packageRoot } from '../src/paths';
+import { median } from './stats';
+import { readJsonFile } from '../src/json_file';
 
 type VegaModule = typeof import('vega', { with: { 'resolution-mode': 'import' } });
 type VegaLiteModule = typeof import('vega-lite', { with: { 'resolution-mode': 'import' } });
 
 /** The repository root: the nearest directory above this file with a package.json (works from scripts/ and dist/scripts/). */
-function findRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
-  }
-}
-
-const ROOT = findRoot();
+const ROOT = packageRoot();
 const DEFAULT_IMAGES = path.resolve(ROOT, '..', 'shared', 'data', 'nips17-dev');
 const DEFAULT_OUT = path.join(ROOT, 'docs', 'eval', 'vit-tiny-grid.json');
 const DEFAULT_DOCS = path.join(ROOT, 'docs', 'BENCHMARKS.md');
@@ -328,11 +324,6 @@ async function pairedTiming(unmerged: GraphModel, turbo: GraphModel, batches: Ba
   return t;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -670,13 +661,7 @@ async function publish(result: GridResult, jsonPath: string, opts: Options, io: 
 
 /** --from: re-render the plot and the markdown from a saved JSON, without evaluating. */
 async function republish(file: string, opts: Options, io: ProgramIo): Promise<void> {
-  let result: GridResult;
-  try {
-    result = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TurboInputError(file, code === 'ENOENT' ? 'not found' : `not valid JSON (${(e as Error).message})`);
-  }
+  const result = readJsonFile(file) as GridResult;
   if (!Array.isArray(result.rows) || !result.unmerged || !result.model) throw new TurboInputError(file, 'not an eval-grid result (no rows, unmerged or model)');
   await publish(result, path.resolve(file), opts, io);
 }

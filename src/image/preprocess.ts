@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { TurboInputError } from '../errors';
+import { readJsonFile } from '../json_file';
 
 export interface Preprocessing {
   color?: 'RGB';
@@ -21,13 +22,7 @@ const KERNELS = { bicubic: 'cubic', bilinear: 'linear', nearest: 'nearest', lanc
 /** Reads `preprocessing.json` from a model directory. */
 export function readPreprocessing(modelDir: string): Preprocessing {
   const file = path.join(modelDir, 'preprocessing.json');
-  let p: Preprocessing;
-  try {
-    p = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new TurboInputError(file, code === 'ENOENT' ? 'not found' : `not valid JSON (${(e as Error).message})`);
-  }
+  const p = readJsonFile(file) as Preprocessing;
   if (!(p.resize_shortest_side > 0) || !(p.center_crop > 0) || p.mean?.length !== 3 || p.std?.length !== 3) {
     throw new TurboInputError(file, 'needs resize_shortest_side, center_crop, mean[3] and std[3]');
   }
