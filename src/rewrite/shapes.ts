@@ -27,10 +27,14 @@ export function makeTokenCountDynamic(graph: Graph, tokenCount: number, inputRef
     const shape = graph.constValues(shapeRef);
     if (!shape || shape.length < 3 || shape[0] !== -1 || shape[1] !== tokenCount) continue;
     batch ??= batchSizeVector(graph, inputRef);
-    let target = targets.get(shapeRef);
+    // Converters write one shape Const per Reshape; equal targets share one dynamic vector, so
+    // the graph gains a few ConcatV2 nodes rather than one per Reshape.
+    const rest = Array.from(shape.slice(2));
+    const key = rest.join(',');
+    let target = targets.get(key);
     if (!target) {
-      target = dynamicTarget(graph, batch, shapeRef, Array.from(shape.slice(2)));
-      targets.set(shapeRef, target);
+      target = dynamicTarget(graph, batch, shapeRef, rest);
+      targets.set(key, target);
     }
     graph.setInput(node, node.input!.indexOf(shapeRef), target);
     reshapes.push(node.name);
