@@ -34,7 +34,7 @@ import { convertVitCheckpoint } from '../converters/vit';
 import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../src/convert';
 import { runProgram } from '../src/cli/run';
 import { TurboInputError } from '../src/errors';
-import { Graph, dataInputs } from '../src/graph/ir';
+import { Graph } from '../src/graph/ir';
 import { graphToArtifacts, readGraphModel } from '../src/graph/model_io';
 import { registerTurboOps } from '../src/ops/register';
 import { BackendName, NODE_BACKENDS, tryLoadNativeBackend, useBackend } from '../src/runtime/backend';
@@ -747,28 +747,6 @@ function opDiff(a: Graph, b: Graph): Record<string, [number, number]> {
   return out;
 }
 
-/**
- * Experiment (bench only, not the shipped rewrite): src/rewrite/shapes.ts builds one
- * ConcatV2(batch, [-1, ...rest]) per distinct shape constant, and the converter gives every
- * Reshape its own constant, so ~120 identical targets are computed per run. Here targets with the
- * same inputs and values share one node. Returns the number of ConcatV2 nodes removed.
- */
-export function shareShapeTargets(g: Graph): number {
-  const first = new Map<string, string>();
-  let removed = 0;
-  for (const n of [...g.nodes]) {
-    if (n.op !== 'ConcatV2' || !n.name.startsWith('turbo/shapes/')) continue;
-    const ins = dataInputs(n);
-    const key = ins.map((ref) => (g.constValues(ref) ? `[${Array.from(g.constValues(ref)!).join(',')}]` : ref)).join('|');
-    const kept = first.get(key);
-    if (kept === undefined) first.set(key, n.name);
-    else removed += g.replaceAllUses(n.name, kept) > 0 ? 1 : 0;
-  }
-  g.prune(g.outputNames());
-  g.topoSort();
-  return removed;
-}
-
 interface ExperimentRow {
   model: string;
   batch: number;
@@ -1060,13 +1038,10 @@ async function runExperiments(
   tick: (label: string) => void,
 ): Promise<ExperimentRow[]> {
   const asIs = turboGraph(base, spec, r, alpha);
-  const shared = turboGraph(base, spec, r, alpha);
-  const removed = shareShapeTargets(shared.graph);
   const noProp = cloneGraph(base);
   rewriteGraph(noProp, { ...DEFAULT_TURBO_OPTIONS, r, alpha, propAttn: false });
   const variants: [string, Graph][] = [
     [`Turbo r=${r} α=${alpha} as rewritten`, asIs.graph],
-    [`same, shape targets shared (${removed} of the ConcatV2 removed)`, shared.graph],
     [`same rewrite with propAttn off (no log(size) bias)`, noProp],
   ];
   const runners: TfjsRunner[] = [];
@@ -1382,7 +1357,7 @@ export const program = new Command('bench')
   .option('--peer-r <n>', 'r of the Turbo graph compared with onnxruntime and profiled', (s) => Number(s), 16)
   .option('--profile <list>', 'MODEL:BATCH pairs to profile per kernel on wasm, or none', 'vit-b:1,vit-b:8,vit-tiny:1')
   .option('--profile-runs <n>', 'profiled runs per graph (per-kernel-category medians)', (s) => Number(s), 3)
-  .option('--experiments <list>', 'MODEL:BATCH pairs on wasm where variants of the Turbo graph are timed (shared shape targets, no prop-attn), or none', 'vit-b:1,vit-tiny:1')
+  .option('--experiments <list>', 'MODEL:BATCH pairs on wasm where variants of the Turbo graph are timed (no prop-attn), or none', 'vit-b:1,vit-tiny:1')
   .option('--shared <dir>', 'the shared/ directory (ViT-Tiny safetensors for the ONNX export)', path.resolve(ROOT, '..', 'shared'))
   .option('--python <cmd>', 'Python 3 with onnx, safetensors, numpy', process.env.PYTHON ?? 'python3')
   .option('--onnx-cache <dir>', 'where exported .onnx files are kept (git-ignored)', path.join(ROOT, '.cache', 'onnx'))
