@@ -1,8 +1,10 @@
 // convertWithTurbo: model.json in, Turbo model.json out. The library entry behind the CLI.
 
-import * as fs from 'fs';
+import * as fsp from 'fs/promises';
 import * as path from 'path';
-import { TurboInputError } from './errors';
+import { GraphError, OptionsError, TurboInputError, asTurboError } from './errors';
+import { checkOutputNotInput, checkReplaceable } from './output_dir';
+import { describeTurbo, isTurboModel, stripTurbo } from './rewrite/strip';
 import { packageRoot } from './paths';
 import { Graph } from './graph/ir';
 import { readGraphModel, writeGraphModel } from './graph/model_io';
@@ -30,46 +32,85 @@ export interface ConvertResult extends RewriteSummary {
 export const EMBEDDED_MODEL_DIR = path.join(packageRoot(), 'models', 'vit-tiny-patch16-224');
 
 export async function convertWithTurbo(inDir: string, outDir: string | null, options: ConvertOptions = {}): Promise<ConvertResult> {
-  const turbo = resolveTurboOptions(options);
-  const inModel = modelDir(inDir);
-  if (outDir !== null && !options.dryRun) checkOutDir(inModel, outDir, !!options.force);
-  const graph = await readGraphModel(inModel, { onProgress: options.onReadProgress });
-  const started = process.hrtime.bigint();
-  const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture }, path.join(inModel, 'model.json'));
-  const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (options.dryRun || outDir === null) return { ...summary, outDir: null, rewriteSeconds };
-  await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force });
-  return { ...summary, outDir, rewriteSeconds };
+  const jsonPath = path.join(inDir, 'model.json');
+  try {
+    const turbo = resolveOptions(options);
+    await checkInputDir(inDir);
+    const writing = outDir !== null && !options.dryRun;
+    if (writing) await checkOutputTarget(inDir, outDir, !!options.force);
+    const graph = await readGraphModel(inDir, { onProgress: options.onReadProgress });
+    if (isTurboModel(graph)) {
+      throw new GraphError(jsonPath, `already converted with Turbo (${describeTurbo(graph)}); convert the original model, or restore it with --strip`);
+    }
+    const started = process.hrtime.bigint();
+    const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture }, jsonPath);
+    const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (!writing) return { ...summary, outDir: null, rewriteSeconds };
+    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force });
+    return { ...summary, outDir, rewriteSeconds };
+  } catch (e) {
+    throw asTurboError(e, jsonPath);
+  }
+}
+
+/** The inverse of convertWithTurbo: writes the original model back from a Turbo model. */
+export async function stripTurboModel(inDir: string, outDir: string, options: Pick<ConvertOptions, 'force' | 'onReadProgress' | 'onWriteProgress'> = {}): Promise<void> {
+  const jsonPath = path.join(inDir, 'model.json');
+  try {
+    await checkInputDir(inDir);
+    await checkOutputTarget(inDir, outDir, !!options.force);
+    const graph = await readGraphModel(inDir, { onProgress: options.onReadProgress });
+    stripTurbo(graph, jsonPath);
+    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force });
+  } catch (e) {
+    throw asTurboError(e, jsonPath);
+  }
 }
 
 /** Rewrites a graph in memory; errors name `source` (the model.json it came from). */
 export function rewriteGraph(graph: Graph, options: RewriteOptions, source = 'model.json'): RewriteSummary {
   try {
     const plan = planTurbo(graph, options);
+    checkScheduleFits(plan.schedule, plan.tokenCount);
     const summary = applyTurbo(graph, plan, options);
     const problems = validateRewritten(graph, plan);
+    // The input was validated when read: a broken result is our bug, not the user's model.
     if (problems.length) throw new Error(`rewritten graph is invalid: ${problems.slice(0, 3).join('; ')}`);
     return summary;
   } catch (e) {
-    if (e instanceof NoTransformerBlocksError) throw new TurboInputError(source, e.message);
+    if (e instanceof NoTransformerBlocksError) throw new GraphError(source, e.message);
     throw e;
   }
 }
 
-function modelDir(p: string): string {
-  return p.endsWith('.json') ? path.dirname(p) : p;
+/** An r above the model's token count is a typo, not a request to clamp (clamping handles the late blocks). */
+function checkScheduleFits(schedule: number[], tokenCount: number): void {
+  const i = schedule.findIndex((r) => r > tokenCount);
+  if (i >= 0) throw new OptionsError('--r', `${schedule[i]} (block ${i}) is more than the model's ${tokenCount} tokens`);
 }
 
-function checkOutDir(inDir: string, outDir: string, force: boolean): void {
-  const a = path.resolve(inDir);
-  const b = path.resolve(outDir);
-  if (a === b || a.startsWith(b + path.sep)) {
-    throw new TurboInputError(outDir, 'output directory is the input model (or contains it); choose another OUT_DIR');
+function resolveOptions(options: Partial<TurboOptions>): TurboOptions {
+  try {
+    return resolveTurboOptions(options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const colon = msg.indexOf(': ');
+    throw new OptionsError(colon > 0 ? msg.slice(0, colon) : 'options', colon > 0 ? msg.slice(colon + 2) : msg);
   }
-  if (b.startsWith(a + path.sep)) {
-    throw new TurboInputError(outDir, 'output directory is inside the input model directory; choose another OUT_DIR');
+}
+
+async function checkInputDir(inDir: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.stat(inDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TurboInputError(inDir, code === 'ENOENT' ? 'not found' : `cannot be read (${code})`);
   }
-  if (fs.existsSync(b) && !force) {
-    throw new TurboInputError(outDir, 'already exists; pass --force to replace it');
-  }
+  if (!st.isDirectory()) throw new TurboInputError(inDir, 'is not a directory; IN_DIR is the directory holding model.json and its shards');
+}
+
+async function checkOutputTarget(inDir: string, outDir: string, force: boolean): Promise<void> {
+  await checkOutputNotInput(inDir, outDir);
+  await checkReplaceable(outDir, force);
 }

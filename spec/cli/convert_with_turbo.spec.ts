@@ -1,7 +1,6 @@
 // convert-with-turbo end to end: success, dry run, and every kind of bad input
 // (one-line error, non-zero exit, no partial OUT_DIR, input untouched).
 
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,6 +9,7 @@ import { runProgram } from '../../src/cli/run';
 import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel, writeGraphModel } from '../../src/graph/model_io';
+import { dirHash } from '../helpers/dir_hash';
 
 let tmp: string;
 beforeEach(() => {
@@ -28,14 +28,6 @@ function copyModel(to: string): string {
   return to;
 }
 
-function dirHash(dir: string): string {
-  const h = crypto.createHash('sha256');
-  for (const f of fs.readdirSync(dir).sort()) {
-    h.update(f);
-    h.update(fs.readFileSync(path.join(dir, f)));
-  }
-  return h.digest('hex');
-}
 
 function expectOneLineError(r: { code: number; err: string }, ...parts: string[]) {
   expect(r.code).not.toBe(0);
@@ -130,13 +122,16 @@ describe('bad input', () => {
     expect(dirHash(model)).toBe(before);
   });
 
-  test('existing OUT_DIR without --force is refused, and replaced with --force', async () => {
+  test('existing OUT_DIR without --force is refused; --force replaces a model directory, never other files', async () => {
     const out = path.join(tmp, 'out');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'mine');
     expectOneLineError(await cli(EMBEDDED_MODEL_DIR, out), out, '--force');
+    expectOneLineError(await cli(EMBEDDED_MODEL_DIR, out, '--force'), out, 'holds no model.json');
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('mine');
+    fs.rmSync(path.join(out, 'keep.txt'));
     expect((await cli(EMBEDDED_MODEL_DIR, out, '--force')).code).toBe(0);
+    expect((await cli(EMBEDDED_MODEL_DIR, out, '--force', '--r', '8')).code).toBe(0);
     expect(fs.existsSync(path.join(out, 'model.json'))).toBe(true);
   });
 

@@ -2,52 +2,84 @@
 // convert-with-turbo [IN_DIR] [OUT_DIR]: bake Turbo token merging into a tfjs graph model.
 
 import * as path from 'path';
-import { Command, InvalidArgumentError } from 'commander';
-import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo } from '../convert';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel } from '../convert';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { RSchedule } from '../turbo/options';
 import { runCli } from './run';
 import { progressBar } from './progress';
 
+// Numbers are parsed strictly: plain decimals only (no hex, exponents or Infinity, which Number()
+// would take), within bounds that no real schedule comes near, so a typo fails here.
+const INTEGER = /^\+?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
+const MAX_R = 65536;
+
+function integer(what: string, max: number) {
+  return (s: string): number => {
+    const t = s.trim();
+    if (!INTEGER.test(t)) throw new InvalidArgumentError(`${what}: '${s}' is not a non-negative integer`);
+    const v = Number(t);
+    if (v > max) throw new InvalidArgumentError(`${what}: ${t} is more than ${max}`);
+    return v;
+  };
+}
+
+function decimal(what: string, min: number, max: number) {
+  return (s: string): number => {
+    const t = s.trim();
+    if (!DECIMAL.test(t)) throw new InvalidArgumentError(`${what}: '${s}' is not a decimal number`);
+    const v = Number(t);
+    if (v < min || v > max) throw new InvalidArgumentError(`${what}: ${t} is outside [${min}, ${max}]`);
+    return v;
+  };
+}
+
+const parseRValue = integer('--r', MAX_R);
+const parseInflect = decimal('--r inflect', -1, 1);
+
 function parseR(value: string): RSchedule {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.length === 1) return toNumber(parts[0], '--r');
-  if (parts.length === 2) return { r: toNumber(parts[0], '--r'), inflect: toNumber(parts[1], '--r inflect') };
+  const parts = value.split(',');
+  if (parts.length === 1) return parseRValue(parts[0]);
+  if (parts.length === 2) return { r: parseRValue(parts[0]), inflect: parseInflect(parts[1]) };
   throw new InvalidArgumentError('expected R or R,INFLECT (use --r-list for one r per block)');
 }
 
 function parseRList(value: string): number[] {
-  return value.split(',').map((s) => toNumber(s.trim(), '--r-list'));
+  const parse = integer('--r-list', MAX_R);
+  const list = value.split(',').map(parse);
+  if (list.length > 4096) throw new InvalidArgumentError(`--r-list: ${list.length} entries, more blocks than any model has`);
+  return list;
 }
 
-function toNumber(s: string, what: string): number {
-  const v = Number(s);
-  if (s === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${what}: '${s}' is not a number`);
-  return v;
-}
-
-function floatOption(what: string) {
-  return (s: string) => toNumber(s, what);
-}
+/** Options that make no sense with --strip, which restores the original model as it was. */
+const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun'];
 
 export function buildProgram(): Command {
   return new Command('convert-with-turbo')
     .description('Rewrite a tfjs graph model (model.json + shards) with Turbo token merging.')
     .argument('[IN_DIR]', 'input graph model directory (default: the embedded ViT-Tiny/16-224)')
     .argument('[OUT_DIR]', 'output directory (default: <IN_DIR name>-turbo in the current directory)')
-    .option('--r <r>', 'tokens merged per block: R, or R,INFLECT for a linear schedule', parseR, 16)
+    .addOption(new Option('--r <r>', 'tokens merged per block: R, or R,INFLECT for a linear schedule').argParser(parseR).default(16).conflicts('rList'))
     .option('--r-list <list>', 'one r per block, comma-separated (padded with 0)', parseRList)
-    .option('--alpha <alpha>', 'weight of class-token attention in the ranking (0 = ToMe)', floatOption('--alpha'), 5)
-    .option('--beta <beta>', 'per-layer decay of alpha', floatOption('--beta'), 1)
-    .option('--gamma <gamma>', 'layer at which the alpha weight peaks', floatOption('--gamma'), 0)
-    .option('--r-threshold <n>', 'stop merging once fewer tokens remain', floatOption('--r-threshold'), 0)
+    .option('--alpha <alpha>', 'weight of class-token attention in the ranking (0 = ToMe)', decimal('--alpha', 0, 10000), 5)
+    .option('--beta <beta>', 'per-layer decay of alpha', decimal('--beta', 0, 100), 1)
+    .option('--gamma <gamma>', 'layer at which the alpha weight peaks', decimal('--gamma', -1000, 1000), 0)
+    .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), 0)
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
-    .option('--force', 'replace OUT_DIR if it exists')
+    .addOption(new Option('--strip', 'restore the original model from a Turbo model (the inverse rewrite)').conflicts(TURBO_SETTINGS))
+    .option('--force', 'replace OUT_DIR if it holds a tfjs graph model')
     .action(async (inArg: string | undefined, outArg: string | undefined, opts) => {
       const inDir = inArg ?? EMBEDDED_MODEL_DIR;
-      const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-turbo`);
+      const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-${opts.strip ? 'original' : 'turbo'}`);
+      if (opts.strip) {
+        const bar = progressBar('writing weights');
+        await stripTurboModel(inDir, outDir, { force: !!opts.force, onWriteProgress: bar.update }).finally(() => bar.stop());
+        console.log(`restored the original model: wrote ${outDir}`);
+        return;
+      }
       const readBar = progressBar('reading weights');
       const bar = opts.dryRun ? undefined : progressBar('writing weights');
       const options: ConvertOptions = {

@@ -1,6 +1,7 @@
 // Every CLI ends here: user errors become one line on stderr and a non-zero exit, never a stack trace.
 
 import { Command, CommanderError } from 'commander';
+import { InternalError, TurboInputError } from '../errors';
 
 export interface CliIo {
   err: (s: string) => void;
@@ -17,7 +18,9 @@ export async function runProgram(program: Command, args: string[], io: CliIo = p
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed its message
-    io.err(`error: ${oneLine(e)}\n`);
+    // Library entry points already name the user's file; anything else is a bug, said as such.
+    const err = e instanceof TurboInputError ? e : new InternalError(program.name(), e);
+    io.err(`error: ${oneLine(err)}\n`);
     if (process.env.TURBO_DEBUG && e instanceof Error) io.err(`${e.stack}\n`);
     return 1;
   }

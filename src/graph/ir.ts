@@ -33,6 +33,15 @@ const DTYPE_TO_TF: Record<string, string> = {
   bool: 'DT_BOOL',
 };
 
+/**
+ * What a rewrite changed in the graph it was given, enough to undo it exactly: the nodes it added
+ * and, for every input of an original node it re-pointed, the input it had before.
+ */
+export interface EditJournal {
+  added: string[];
+  rewired: [node: string, inputIndex: number, originalRef: string][];
+}
+
 export class Graph {
   /** model.json without its node list; weightsManifest is rebuilt on write when weights changed. */
   readonly modelJson: ModelJson;
@@ -42,12 +51,28 @@ export class Graph {
   readonly weights: Map<string, StoredWeight>;
   /** True once a weight was added or removed: the writer must re-shard. */
   weightsChanged = false;
+  private journal: EditJournal | undefined;
+  private journalAdded = new Set<string>();
 
   constructor(modelJson: ModelJson, weights: StoredWeight[]) {
     this.modelJson = modelJson;
     this.nodeList = modelJson.modelTopology.node;
     for (const n of this.nodeList) this.byName.set(n.name, n);
     this.weights = new Map(weights.map((w) => [w.spec.name, w]));
+  }
+
+  /** Starts recording additions and re-pointed inputs (see EditJournal). */
+  startJournal(): EditJournal {
+    this.journal = { added: [], rewired: [] };
+    this.journalAdded = new Set();
+    return this.journal;
+  }
+
+  private noteRewire(node: NodeDef, index: number, oldRef: string): void {
+    const j = this.journal;
+    if (!j || this.journalAdded.has(node.name)) return;
+    if (j.rewired.some(([n, i]) => n === node.name && i === index)) return;
+    j.rewired.push([node.name, index, oldRef]);
   }
 
   get nodes(): readonly NodeDef[] {
@@ -92,6 +117,10 @@ export class Graph {
     if (this.byName.has(node.name)) throw new Error(`graph already has a node named '${node.name}'`);
     this.nodeList.push(node);
     this.byName.set(node.name, node);
+    if (this.journal) {
+      this.journal.added.push(node.name);
+      this.journalAdded.add(node.name);
+    }
     return node;
   }
 
@@ -107,10 +136,11 @@ export class Graph {
     let count = 0;
     for (const n of this.nodeList) {
       if (except.has(n.name) || !n.input) continue;
-      n.input = n.input.map((ref) => {
+      n.input = n.input.map((ref, i) => {
         const p = parseRef(ref);
         if (!p.control && p.node === old.node && p.output === old.output) {
           count++;
+          this.noteRewire(n, i, ref);
           return newRef;
         }
         return ref;
@@ -123,12 +153,14 @@ export class Graph {
     if (!node.input || index >= node.input.length) {
       throw new Error(`node '${node.name}' has no input ${index}`);
     }
+    this.noteRewire(node, index, node.input[index]);
     node.input[index] = ref;
   }
 
   removeNode(name: string): void {
     const n = this.byName.get(name);
     if (!n) return;
+    if (this.journal && !this.journalAdded.has(name)) throw new Error(`removing original node '${name}' would make the rewrite irreversible`);
     this.byName.delete(name);
     this.nodeList.splice(this.nodeList.indexOf(n), 1);
     if (n.op === 'Const' && this.weights.delete(name)) this.weightsChanged = true;

@@ -4,13 +4,15 @@
 // compact form, or Python json.dump's ", " / ": " separators) and re-sharded in 4 MiB pieces
 // named as tensorflowjs_converter names them.
 
-import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import type { io } from '@tensorflow/tfjs-core';
-import { TurboInputError } from '../errors';
+import { ManifestError, OutputError, TurboInputError } from '../errors';
 import { Graph, storedByteLength } from './ir';
+import { checkReplaceable, moveIntoPlace, outputFailure } from '../output_dir';
+import { readModelJsonText, readShard, realModelDir } from './safe_read';
 import { ModelJson, StoredWeight, WeightSpec, WeightsManifestGroup } from './types';
+import { checkGraphAgainstManifest, checkManifest, checkModelJsonShape } from './validate_input';
 
 export const SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -32,31 +34,35 @@ export interface ReadOptions {
   onProgress?: ProgressFn;
 }
 
-/** Reads model.json and its shards from a directory (or a path to model.json). */
+/** Reads model.json and its shards from a directory (or a path to model.json), trusting neither. */
 export async function readGraphModel(dirOrFile: string, opts: ReadOptions = {}): Promise<Graph> {
   const { jsonPath, json, text } = await readModelJson(dirOrFile);
+  checkGraphAgainstManifest(json, jsonPath);
   const dir = path.dirname(jsonPath);
+  const realDir = await realModelDir(dir);
   const weights: StoredWeight[] = [];
   const shardSizes: number[][] = [];
   const total = json.weightsManifest.reduce((s, g) => s + g.weights.reduce((t, w) => t + storedByteLength(w), 0), 0);
   let done = 0;
-  for (const group of json.weightsManifest) {
-    const buffers: Buffer[] = [];
-    for (const p of group.paths) {
-      const shard = path.join(dir, p);
-      try {
-        buffers.push(await fsp.readFile(shard));
-      } catch (e) {
-        throw new TurboInputError(shard, fileProblem(e, 'weight shard not found (listed in model.json)'));
-      }
-    }
-    shardSizes.push(buffers.map((b) => b.length));
-    const data = Buffer.concat(buffers);
+  for (const [gi, group] of json.weightsManifest.entries()) {
     const need = group.weights.reduce((s, w) => s + storedByteLength(w), 0);
-    if (data.length < need) {
-      const last = path.join(dir, group.paths[group.paths.length - 1] ?? '');
-      throw new TurboInputError(last, `truncated: group has ${data.length} bytes, its weights need ${need}`);
+    const buffers: Buffer[] = [];
+    const sizes: number[] = [];
+    let have = 0;
+    for (const [pi, p] of group.paths.entries()) {
+      const last = pi === group.paths.length - 1;
+      // The last shard may carry trailing bytes; every read stops where the weights end.
+      const { data, size } = await readShard(dir, realDir, p, jsonPath, need - have);
+      if (!last && size > need - have) {
+        throw new ManifestError(path.join(dir, p), `holds ${size} bytes but weightsManifest[${gi}] needs only ${need - have} more, and more shards follow`);
+      }
+      buffers.push(data);
+      sizes.push(data.length);
+      have += data.length;
     }
+    if (have < need) throw shortShard(dir, group.paths, sizes, gi, have, need);
+    shardSizes.push(sizes);
+    const data = Buffer.concat(buffers);
     let offset = 0;
     for (const spec of group.weights) {
       const n = storedByteLength(spec);
@@ -77,6 +83,18 @@ export async function readGraphModel(dirOrFile: string, opts: ReadOptions = {}):
   return graph;
 }
 
+/**
+ * The shard to blame when a group is short: tensorflowjs_converter cuts every shard but the last
+ * at the same size, so a shorter one before the last is the truncated one.
+ */
+function shortShard(dir: string, paths: string[], sizes: number[], gi: number, have: number, need: number): ManifestError {
+  const full = Math.max(...sizes);
+  const i = sizes.slice(0, -1).findIndex((s) => s < full);
+  const at = i >= 0 ? i : paths.length - 1;
+  const why = i >= 0 ? ` (${sizes[i]} bytes, the shards before the last have ${full})` : '';
+  return new ManifestError(path.join(dir, paths[at] ?? ''), `truncated${why}: weightsManifest[${gi}] needs ${need} bytes, its shards hold ${have}`);
+}
+
 /** model.json alone (topology fixtures without shards): weights are listed but have no bytes. */
 export async function readModelJsonOnly(file: string): Promise<Graph> {
   const { json } = await readModelJson(file);
@@ -86,48 +104,16 @@ export async function readModelJsonOnly(file: string): Promise<Graph> {
 
 async function readModelJson(dirOrFile: string): Promise<{ jsonPath: string; json: ModelJson; text: string }> {
   const jsonPath = dirOrFile.endsWith('.json') ? dirOrFile : path.join(dirOrFile, 'model.json');
-  let text: string;
-  try {
-    text = await fsp.readFile(jsonPath, 'utf8');
-  } catch (e) {
-    throw new TurboInputError(jsonPath, fileProblem(e, 'not found'));
-  }
-  let json: ModelJson;
+  const text = await readModelJsonText(jsonPath);
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new TurboInputError(jsonPath, `not valid JSON (${(e as Error).message})`);
   }
-  const problem = graphModelProblem(json);
-  if (problem) throw new TurboInputError(jsonPath, problem);
+  checkModelJsonShape(json, jsonPath);
+  checkManifest(json, jsonPath);
   return { jsonPath, json, text };
-}
-
-function graphModelProblem(json: unknown): string | undefined {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'not a tfjs model (expected a JSON object)';
-  const j = json as Partial<ModelJson>;
-  if (j.format !== undefined && j.format !== 'graph-model') {
-    return `format is '${String(j.format)}', expected 'graph-model' (a tfjs layers model cannot be rewritten)`;
-  }
-  if (!j.modelTopology || !Array.isArray(j.modelTopology.node)) return 'not a graph model: modelTopology.node is missing';
-  if (!Array.isArray(j.weightsManifest)) return 'weightsManifest is missing';
-  for (const [i, g] of j.weightsManifest.entries()) {
-    if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights)) return `weightsManifest[${i}] needs 'paths' and 'weights' arrays`;
-    for (const w of g.weights) {
-      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || typeof w.dtype !== 'string') {
-        return `weightsManifest[${i}] has a weight without name, shape or dtype`;
-      }
-    }
-  }
-  return undefined;
-}
-
-function fileProblem(e: unknown, missing: string): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return missing;
-  if (code === 'EISDIR') return 'is a directory, expected a file';
-  if (code === 'EACCES') return 'permission denied';
-  return String((e as Error).message ?? e);
 }
 
 function detectStyle(text: string): JsonStyle {
@@ -136,7 +122,10 @@ function detectStyle(text: string): JsonStyle {
 
 export interface WriteOptions {
   onProgress?: ProgressFn;
-  /** Replace `dir` if it exists (the old one is removed only after the new one is in place). */
+  /**
+   * Replace `dir` if it exists and holds a graph model (or nothing); the old one is removed only
+   * after the new one is in place. Never replaces a file, device, FIFO or symlink.
+   */
   overwrite?: boolean;
   shardBytes?: number;
 }
@@ -144,45 +133,45 @@ export interface WriteOptions {
 /**
  * Writes model.json and shards into `dir` atomically: everything goes to a temporary sibling
  * directory that is renamed at the end, so `dir` is either absent, the old one, or complete.
+ * Without `overwrite`, `dir` is claimed exclusively: of two writers, one fails.
  */
 export async function writeGraphModel(graph: Graph, dir: string, opts: WriteOptions = {}): Promise<void> {
   const target = path.resolve(dir);
-  if (fs.existsSync(target) && !opts.overwrite) throw new TurboInputError(dir, 'already exists');
+  const force = !!opts.overwrite;
+  await checkReplaceable(dir, force);
+  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
+    throw outputFailure(dir, 'create its parent directory', e);
+  });
   const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  await fsp.mkdir(tmp);
+  await fsp.mkdir(tmp).catch((e) => {
+    throw outputFailure(dir, 'create a directory beside it', e);
+  });
   try {
     const { json, shards } = serialise(graph, opts.shardBytes ?? SHARD_BYTES);
     const total = shards.reduce((s, b) => s + b.data.length, 0);
     let done = 0;
     opts.onProgress?.(0, total);
     for (const shard of shards) {
-      await fsp.writeFile(path.join(tmp, shard.path), shard.data);
+      await writeFileIn(dir, path.join(tmp, shard.path), shard.data);
       done += shard.data.length;
       opts.onProgress?.(done, total);
     }
-    await fsp.writeFile(path.join(tmp, 'model.json'), json);
-    await swapIn(tmp, target);
+    await writeFileIn(dir, path.join(tmp, 'model.json'), json);
+    await moveIntoPlace(tmp, target, force);
   } catch (e) {
     await fsp.rm(tmp, { recursive: true, force: true });
+    if (e instanceof TurboInputError) throw new OutputError(dir, e.problem);
     throw e;
   }
 }
 
-async function swapIn(tmp: string, target: string): Promise<void> {
-  if (!fs.existsSync(target)) {
-    await fsp.rename(tmp, target);
-    return;
-  }
-  const old = `${target}.old-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  await fsp.rename(target, old);
+/** Errors name OUT_DIR, which the user chose, not the temporary directory inside it. */
+async function writeFileIn(outDir: string, file: string, data: string | Uint8Array): Promise<void> {
   try {
-    await fsp.rename(tmp, target);
+    await fsp.writeFile(file, data);
   } catch (e) {
-    await fsp.rename(old, target);
-    throw e;
+    throw outputFailure(outDir, `write ${path.basename(file)}`, e);
   }
-  await fsp.rm(old, { recursive: true, force: true });
 }
 
 function serialise(graph: Graph, shardBytes: number): { json: string; shards: { path: string; data: Buffer }[] } {

@@ -24,6 +24,9 @@ export interface TurboMergeOptions {
   rThreshold?: number;
 }
 
+/** Largest r, protected-token count or threshold accepted: far above any ViT's token count. */
+export const MAX_TOKENS = 65536;
+
 export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
   if (!o || typeof o !== 'object') throw new Error('turboMerge: options must be an object with at least { r }');
   const attrs: TurboMergeAttrs = {
@@ -43,6 +46,10 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
     }
   };
   named(() => count('r', attrs.r));
+  // No model has this many tokens; an edited model.json asking for more is refused, not clamped.
+  for (const [k, v] of [['r', attrs.r], ['protectedTokens', attrs.protectedTokens], ['rThreshold', attrs.rThreshold]] as const) {
+    if (v > MAX_TOKENS) throw new Error(`turboMerge: ${k} = ${v} is out of range (at most ${MAX_TOKENS})`);
+  }
   named(() => finite('alpha', attrs.alpha));
   named(() => finite('beta', attrs.beta));
   named(() => finite('gamma', attrs.gamma));
@@ -61,6 +68,8 @@ export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Te
   if (metric.rank !== 3) fail('metric', `must be rank 3 [B, N, d], got shape [${metric.shape}]`);
   if (clsAttn.rank !== 2) fail('clsAttn', `must be rank 2 [B, N], got shape [${clsAttn.shape}]`);
   const [b, n] = x.shape;
+  if (b === 0) fail('x', `has batch size 0 (shape [${x.shape}]); run the model on at least one image`);
+  if (n === 0) fail('x', `has no tokens (shape [${x.shape}])`);
   if (metric.shape[0] !== b || metric.shape[1] !== n) fail('metric', `shape [${metric.shape}] does not match x [${x.shape}] in B, N`);
   if (clsAttn.shape[0] !== b || clsAttn.shape[1] !== n) fail('clsAttn', `shape [${clsAttn.shape}] does not match x [${x.shape}] in B, N`);
   if (size) {

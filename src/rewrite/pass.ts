@@ -5,7 +5,7 @@
 // after every attention residual with r > 0, and log(size) before every later Softmax.
 // Nodes are collected per block and the graph is re-sorted once at the end.
 
-import { Graph, boolAttr, floatAttr, formatRef, intAttr } from '../graph/ir';
+import { EditJournal, Graph, boolAttr, floatAttr, formatRef, intAttr } from '../graph/ir';
 import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
@@ -55,6 +55,14 @@ export interface RewriteSummary {
   dynamicReshapes: number;
 }
 
+/** Stored in userDefinedMetadata.turbo.undo: what stripTurbo needs to restore the original graph. */
+export interface TurboUndo extends EditJournal {
+  /** The signature before its token axes were made dynamic (null: the model had none). */
+  signature: unknown;
+  /** Whether the original model.json had userDefinedMetadata of its own. */
+  hadMetadata: boolean;
+}
+
 /** Raised when the graph has no transformer blocks we recognise; says what was found. */
 export class NoTransformerBlocksError extends Error {}
 
@@ -84,6 +92,9 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
 }
 
 export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOptions): RewriteSummary {
+  const journal = graph.startJournal();
+  const originalSignature = graph.modelJson.signature === undefined ? null : JSON.parse(JSON.stringify(graph.modelJson.signature));
+  const hadMetadata = graph.modelJson.userDefinedMetadata !== undefined;
   // Collected before any node is added: the blocks as the converter wrote them.
   const region = blockRegion(graph, plan.blocks);
   const consts = sharedConstants(graph);
@@ -138,6 +149,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       tokenCount: plan.tokenCount,
       tokensAfterBlock: plan.tokensAfterBlock,
       blocks: blockMeta,
+      undo: { ...journal, signature: originalSignature, hadMetadata } satisfies TurboUndo,
     },
   };
   return { plan, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length + packs.length };
