@@ -5,6 +5,8 @@ import { InternalError, TurboInputError } from '../errors';
 
 export interface CliIo {
   err: (s: string) => void;
+  /** Sees the error behind a failed run (tests and the fuzz tally classify by its kind). */
+  onError?: (e: unknown) => void;
 }
 
 const processIo: CliIo = { err: (s) => process.stderr.write(s) };
@@ -17,6 +19,7 @@ export async function runProgram(program: Command, args: string[], io: CliIo = p
     await program.parseAsync(args, { from: 'user' });
     return 0;
   } catch (e) {
+    io.onError?.(e);
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed its message
     // Library entry points already name the user's file; anything else is a bug, said as such.
     const err = e instanceof TurboInputError ? e : new InternalError(program.name(), e);
