@@ -1,3 +1,7 @@
+// TensorFlow (the tfjs-node backend) prints its start-up lines unless this is set before it loads;
+// jest gives each test file a copy of process.env, so src/runtime/backend.ts cannot set it there.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

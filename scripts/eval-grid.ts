@@ -7,7 +7,8 @@
 //        [--limit N] [--out FILE.json] [--plot FILE.svg | --no-plot] [--docs FILE.md | --no-docs]
 //   node dist/scripts/eval-grid.js --from docs/eval/vit-tiny-grid.json   (re-render plot + markdown)
 //
-// Accuracy: one pass of every model over every image (batch 8, wasm backend by default).
+// Accuracy: one pass of every model over every image (batch 8; tensorflow backend when tfjs-node is
+// installed, else wasm).
 // Throughput, on a shared and noisy machine: after its accuracy pass each merged model and the
 // unmerged one (both warm, both loaded) run the same few batches alternately (A B, B A, ...), each
 // batch timed from input upload to the top-5 read back; the speed-up is the median over those pairs
@@ -33,7 +34,7 @@ import { graphToArtifacts, readGraphModel } from '../src/graph/model_io';
 import { Preprocessing, preprocessImage, readPreprocessing } from '../src/image/preprocess';
 import { registerTurboOps } from '../src/ops/register';
 import { NoTransformerBlocksError, planTurbo } from '../src/rewrite/pass';
-import { BackendName, NODE_BACKENDS, useBackend } from '../src/runtime/backend';
+import { BackendName, NODE_BACKENDS, defaultBackend, useBackend } from '../src/runtime/backend';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { estimateFlopRatio } from '../src/turbo/schedule';
 import { replaceSection } from './markdown';
@@ -229,7 +230,8 @@ interface Options {
   model: string;
   r: number[];
   alpha: number[];
-  backend: BackendName;
+  /** Undefined until main() resolves the default. */
+  backend?: BackendName;
   batch: number;
   warmup: number;
   pairs: number;
@@ -469,6 +471,7 @@ async function evaluateGrid(imagesDir: string, opts: Options, io: ProgramIo, sna
   }
   pixels.length = 0;
 
+  opts.backend ??= defaultBackend(); // resolved here so the JSON and the printed command name it
   await useBackend(opts.backend);
   registerTurboOps();
 
@@ -827,7 +830,7 @@ export function buildProgram(io: ProgramIo = processIo): Command {
     .option('--model <dir>', 'tfjs graph model directory (default: the embedded ViT-Tiny)', EMBEDDED_MODEL_DIR)
     .option('--r <list>', 'tokens merged per block, comma-separated (the unmerged model is always measured)', list('--r', true), [0, 4, 8, 13, 16])
     .option('--alpha <list>', 'alpha values; 0 is ToMe', list('--alpha', false), [0, 0.1, 0.5, 1, 5])
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(NODE_BACKENDS as string[]).default('wasm'))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: tensorflow when tfjs-node is installed, else wasm)').choices(NODE_BACKENDS as string[]))
     .option('--batch <n>', 'images per batch', positive('--batch'), 8)
     .option('--warmup <n>', 'untimed warm-up batches per model', (s) => (s === '0' ? 0 : positive('--warmup')(s)), 2)
     .option('--pairs <n>', 'paired timing batches per configuration (merged and unmerged alternately)', positive('--pairs'), 12)

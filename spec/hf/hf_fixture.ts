@@ -13,6 +13,7 @@ import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { registerTurboOps } from '../../src/ops/register';
 import { RewriteOptions, RewriteSummary } from '../../src/rewrite/pass';
 import { useBackend } from '../../src/runtime/backend';
+import { withNative } from '../helpers/backends';
 import { maxAbsDiff } from '../helpers/parity';
 
 export const HF_FIXTURES = path.join(__dirname, '..', 'fixtures', 'hf');
@@ -168,7 +169,7 @@ export function describeHfFixture(name: string, expected: HfExpectations): void 
     expect(Object.keys(fx.turbo.results[0].outputs).sort()).toEqual(Object.keys(fx.tf.outputs).sort());
   });
 
-  describe.each(['cpu', 'wasm'] as const)('%s backend', (backend) => {
+  describe.each(withNative(['cpu', 'wasm'] as const))('%s backend', (backend) => {
     beforeAll(async () => {
       await useBackend(backend);
       registerTurboOps();

@@ -12,6 +12,11 @@ export const BACKENDS = ['cpu', 'wasm'] as const;
 export const PATHS = ['fused', 'composite'] as const;
 export type KernelPath = (typeof PATHS)[number];
 
+/** The kernel paths a backend has: fused kernels exist for cpu and wasm only, every other backend runs the composite. */
+export function pathsFor(backend: string): readonly KernelPath[] {
+  return backend === 'cpu' || backend === 'wasm' ? PATHS : ['composite'];
+}
+
 /** Registers or removes the fused kernels, and checks the switch took effect for the active backend. */
 export function useKernelPath(p: KernelPath): void {
   if (p === 'fused') registerFusedKernels();

@@ -1,11 +1,12 @@
 // turboMerge against the official Turbo implementation (spec/fixtures/parity/merge-cases.json, 12
-// cases computed with the official merge.py), on every backend, with the fused kernels and with the
-// composite path; and the worked example at the end of TURBO.md, written from the spec text.
+// cases computed with the official merge.py), on every backend (tensorflow too when tfjs-node is
+// installed), with the fused kernels (cpu, wasm) and with the composite path; and the worked example at the end of TURBO.md, written from the spec text.
 import * as tf from '@tensorflow/tfjs-core';
 import { turboMerge } from '../../src/ops/turbo_merge';
 import { registerFusedKernels } from '../../src/ops/register';
 import { useBackend } from '../../src/runtime/backend';
-import { BACKENDS, PATHS, firstRowMismatch, leakedTensors, loadMergeCases, maxAbsDiff, useKernelPath } from './helpers';
+import { withNative } from '../helpers/backends';
+import { BACKENDS, firstRowMismatch, leakedTensors, loadMergeCases, maxAbsDiff, pathsFor, useKernelPath } from './helpers';
 
 const CASES = loadMergeCases();
 const TOL = 1e-5;
@@ -32,13 +33,13 @@ const T = [
 const A_CLS = [0.05, 0.1, 0.4, 0.1, 0.05, 0.1, 0.2];
 const avg = (u: number[], v: number[]) => u.map((x, k) => (x + v[k]) / 2);
 
-describe.each(BACKENDS)('%s backend', (backend) => {
+describe.each(withNative(BACKENDS))('%s backend', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
   afterAll(() => registerFusedKernels());
 
-  describe.each(PATHS)('%s kernels', (kernelPath) => {
+  describe.each(pathsFor(backend))('%s kernels', (kernelPath) => {
     beforeAll(() => useKernelPath(kernelPath));
 
     test.each(CASES.map((c, i) => [caseName(c, i), c] as const))('official case %s', (_name, c) => {

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { GridRow, buildProgram, parseCsv, plotSpec, readLabels } from '../../scripts/eval-grid';
 import { runProgram } from '../../src/cli/run';
 import { FIXTURES } from '../helpers/parity';
+import { nativeInstalled } from '../helpers/backends';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MODEL = path.join(ROOT, 'models', 'vit-tiny-patch16-224');
@@ -173,7 +174,7 @@ test('2-image smoke run: JSON, markdown section, the official Turbo top-1s', asy
   const result = JSON.parse(fs.readFileSync(out, 'utf8'));
   expect(result.images.count).toBe(2);
   expect(result.images.labels).toEqual([717, 609]);
-  expect(result.backend).toBe('wasm');
+  expect(result.backend).toBe(nativeInstalled() ? 'tensorflow' : 'wasm'); // the default backend
   expect(result.batch).toBe(8);
   expect(result.model.preprocessingSource).toBe('preprocessing.json');
   expect(result.unmerged.fullPasses.map((m: { when: string }) => m.when)).toEqual(['before the grid', 'after the grid']);

@@ -6,11 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../convert';
 import { preprocessImage, readPreprocessing } from '../image/preprocess';
 import { loadTurboModel } from '../runtime/load';
-import { BackendName, useBackend } from '../runtime/backend';
+import { BackendName, NODE_BACKENDS, describeBackend, useBackend } from '../runtime/backend';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { runCli } from './run';
 import { TurboInputError } from '../errors';
@@ -46,7 +46,9 @@ export function buildDemoProgram(log: (line: string) => void = console.log): Com
   .option('--out <dir>', 'where the Turbo model is written', 'out/vit-tiny-patch16-224-turbo')
   .option('--r <r>', 'tokens merged per block', (s) => Number(s), 16)
   .option('--alpha <alpha>', 'class-attention weight (0 = ToMe)', (s) => Number(s), 5)
-  .option('--backend <name>', 'wasm | cpu | tensorflow (tfjs-node, if installed)', 'wasm')
+  .addOption(
+    new Option('--backend <name>', 'default: tensorflow when tfjs-node is installed (npm run setup:native), else wasm').choices(NODE_BACKENDS),
+  )
   .option('--rounds <n>', 'timed runs per model (median reported)', (s) => Number(s), 10)
   .action(async (image: string, opts) => {
     if (!fs.existsSync(image)) throw new TurboInputError(image, 'image not found');
@@ -55,7 +57,8 @@ export function buildDemoProgram(log: (line: string) => void = console.log): Com
     log(`Converted ${path.relative(process.cwd(), EMBEDDED_MODEL_DIR)} -> ${opts.out} (r=${opts.r}, alpha=${opts.alpha})`);
     log(`tokens after each block: ${plan.tokensAfterBlock.join(' ')} (original: ${plan.tokenCount} in every block)`);
 
-    await useBackend(opts.backend as BackendName);
+    await useBackend(opts.backend as BackendName | undefined);
+    log(`backend: ${describeBackend()}`);
     const original = await loadTurboModel(EMBEDDED_MODEL_DIR);
     const turbo = await loadTurboModel(opts.out);
     const prep = readPreprocessing(EMBEDDED_MODEL_DIR);
