@@ -61,7 +61,7 @@ const MEMORY_BUDGET = 2.0e9;
 // ---------------------------------------------------------------------------------------------
 // Models
 
-interface ModelSpec {
+export interface ModelSpec {
   key: string;
   title: string;
   rSweep: number[];
@@ -69,7 +69,7 @@ interface ModelSpec {
   dims: { hidden: number; mlp: number };
 }
 
-const MODELS: Record<string, ModelSpec> = {
+export const MODELS: Record<string, ModelSpec> = {
   'vit-tiny': { key: 'vit-tiny', title: 'ViT-Tiny/16-224 (real ImageNet weights, embedded model)', rSweep: [0, 4, 8, 13, 16], dims: { hidden: 192, mlp: 768 } },
   'vit-b': { key: 'vit-b', title: 'ViT-B/16-224 (random weights, seed 0, converted by converters/vit.ts)', rSweep: [0, 8, 13, 16, 20], dims: { hidden: 768, mlp: 3072 } },
 };
@@ -83,7 +83,7 @@ interface LoadedModel {
   onnx: string | null;
 }
 
-interface PeerSetup {
+export interface PeerSetup {
   /** null: no peer, with `skipped` saying why. */
   python: string | null;
   versions: Record<string, string>;
@@ -139,7 +139,7 @@ function tinyCheckpoint(opts: Opts): string {
 // ---------------------------------------------------------------------------------------------
 // The onnxruntime peer: export (Python, cached) and sessions
 
-function checkPython(python: string): PeerSetup {
+export function checkPython(python: string): PeerSetup {
   const res = spawnSync(python, [EXPORT_SCRIPT, '--versions'], { encoding: 'utf8' });
   if (res.error) {
     const why = (res.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${python} not found` : res.error.message;
@@ -161,7 +161,7 @@ function lastLine(s: string | null | undefined): string {
 }
 
 /** Exports (or finds in the cache) the ONNX graph of a checkpoint dir; null after a one-line notice if it fails. */
-function exportOnnx(peer: PeerSetup, checkpointDir: string, cacheDir: string, name: string, log: (s: string) => void): string | null {
+export function exportOnnx(peer: PeerSetup, checkpointDir: string, cacheDir: string, name: string, log: (s: string) => void): string | null {
   const hash = crypto.createHash('sha256');
   hash.update(fs.readFileSync(EXPORT_SCRIPT));
   for (const f of ['config.json', 'model.safetensors']) hash.update(fs.readFileSync(path.join(checkpointDir, f)));
@@ -181,9 +181,9 @@ function exportOnnx(peer: PeerSetup, checkpointDir: string, cacheDir: string, na
   return out;
 }
 
-type Ort = typeof import('onnxruntime-node');
+export type Ort = typeof import('onnxruntime-node');
 
-async function loadOrt(): Promise<{ ort: Ort | null; version: string | null; why?: string }> {
+export async function loadOrt(): Promise<{ ort: Ort | null; version: string | null; why?: string }> {
   try {
     const ort = await import('onnxruntime-node');
     return { ort, version: ort.env.versions?.node ?? null };
@@ -195,7 +195,7 @@ async function loadOrt(): Promise<{ ort: Ort | null; version: string | null; why
 // ---------------------------------------------------------------------------------------------
 // Runners: one interface over tfjs graph models and onnxruntime sessions
 
-interface Runner {
+export interface Runner {
   label: string;
   /** Runs the network on `batch` images and returns the logits (copied out). */
   run: (batch: number) => Promise<Float32Array>;
@@ -283,7 +283,7 @@ export async function tfjsRunner(label: string, graph: Graph, inputs: Inputs): P
   return new TfjsRunner(label, await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph))), inputs);
 }
 
-async function ortRunner(ort: Ort, label: string, file: string, threads: number, inputs: Inputs): Promise<Runner> {
+export async function ortRunner(ort: Ort, label: string, file: string, threads: number, inputs: Inputs): Promise<Runner> {
   const session = await ort.InferenceSession.create(file, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -317,7 +317,7 @@ interface Times {
 }
 
 /** Runs once, returning wall and process CPU time in ms. */
-async function timed(r: Runner, batch: number): Promise<{ wall: number; cpu: number; out: Float32Array }> {
+export async function timed(r: Runner, batch: number): Promise<{ wall: number; cpu: number; out: Float32Array }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const out = await r.run(batch);
@@ -365,20 +365,20 @@ function maxAbs(a: ArrayLike<number>): number {
 // ---------------------------------------------------------------------------------------------
 // Official references (spec/fixtures/parity/vit-tiny-turbo.json)
 
-interface ParityResult {
+export interface ParityResult {
   config: { r: number | number[]; alpha: number; [k: string]: unknown };
   tokensAfterEachBlock: number[];
   logits: number[][];
 }
 
-function readParity(): ParityResult[] {
+export function readParity(): ParityResult[] {
   const file = path.join(PARITY_DIR, 'vit-tiny-turbo.json');
   if (!fs.existsSync(file)) throw new TurboInputError(file, 'not found (the official ViT-Tiny logits the bench checks against)');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { results: ParityResult[] }).results;
 }
 
 /** The official logits for a plain constant-r config (defaults otherwise), first `batch` images. */
-function officialLogits(parity: ParityResult[], r: number, alpha: number, batch: number): Float32Array | undefined {
+export function officialLogits(parity: ParityResult[], r: number, alpha: number, batch: number): Float32Array | undefined {
   const hit = parity.find((p) => {
     const extra = Object.keys(p.config).filter((k) => k !== 'r' && k !== 'alpha');
     return extra.length === 0 && p.config.r === r && (r === 0 || p.config.alpha === alpha);
@@ -507,7 +507,7 @@ interface Result {
 // ---------------------------------------------------------------------------------------------
 // Per-kernel profile
 
-const CAT = {
+export const CAT = {
   dense: 'dense matmuls (qkv, proj, fc1, fc2, head)',
   attn: 'attention matmuls (QKᵀ, PV)',
   softmax: 'Softmax',
@@ -532,7 +532,7 @@ const CAT = {
  * tfjs also records around a kernel (`fusedMatMul__op` contains `_FusedMatMul`: counting both would
  * count it twice).
  */
-function kernelCategory(name: string, inShapes: (number[] | null)[], outShapes: (number[] | null)[]): string | null {
+export function kernelCategory(name: string, inShapes: (number[] | null)[], outShapes: (number[] | null)[]): string | null {
   if (name.endsWith('__op')) return null;
   const in0 = inShapes[0] ?? [];
   const in1 = inShapes[1] ?? [];
@@ -726,7 +726,7 @@ function chunk<T>(xs: T[], max: number): T[][] {
   return out;
 }
 
-function turboGraph(base: Graph, spec: ModelSpec, r: number, alpha: number) {
+export function turboGraph(base: Graph, spec: ModelSpec, r: number, alpha: number) {
   const g = cloneGraph(base);
   const summary = rewriteGraph(g, { ...DEFAULT_TURBO_OPTIONS, r, alpha });
   const flopRatio = estimateFlopRatio(summary.plan.tokenCount, summary.plan.tokensAfterBlock, summary.plan.dims ?? spec.dims);

@@ -40,8 +40,11 @@ export function unregisterFusedKernels(): void {
   }
 }
 
-/** Node attrs use the TF snake_case names written by the rewriter (src/rewrite/pass.ts). */
-function mergeNode(node: GraphNode): tf.Tensor[] {
+/**
+ * The TurboMerge graph-op executor. Node attrs use the TF snake_case names written by the rewriter
+ * (src/rewrite/pass.ts). Exported so scripts/bench_native can wrap it to time the op whole.
+ */
+export function mergeNode(node: GraphNode): tf.Tensor[] {
   const a = node.attrs;
   const attrs: TurboMergeAttrs = mergeAttrs({
     r: a.r as number,
