@@ -17,7 +17,7 @@ import { Graph } from '../src/graph/ir';
 import { WriteOptions, writeGraphModel } from '../src/graph/model_io';
 import { ModelJson } from '../src/graph/types';
 import { openSafetensors } from './safetensors';
-import { TfBuilder } from './tf_ops';
+import { TfBuilder } from '../src/graph/tf_builder';
 import { VitConfig, readVitConfig, tokenCount } from './vit_config';
 import { Dense, Naming, Norm, VitWeights, loadVitWeights } from './vit_weights';
 

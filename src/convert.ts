@@ -18,6 +18,8 @@ export interface ConvertOptions extends Partial<TurboOptions> {
   dryRun?: boolean;
   /** Force an architecture family instead of detecting it. */
   architecture?: string;
+  /** Standard TensorFlow ops instead of the Turbo ops (runs without our op library). */
+  portable?: boolean;
   onReadProgress?: (done: number, total: number) => void;
   onWriteProgress?: (done: number, total: number) => void;
 }
@@ -43,7 +45,7 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
       throw new GraphError(jsonPath, `already converted with Turbo (${describeTurbo(graph)}); convert the original model, or restore it with --strip`);
     }
     const started = process.hrtime.bigint();
-    const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture }, jsonPath);
+    const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture, portable: options.portable }, jsonPath);
     const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (!writing) return { ...summary, outDir: null, rewriteSeconds };
     await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force });

@@ -53,7 +53,7 @@ function parseRList(value: string): number[] {
 }
 
 /** Options that make no sense with --strip, which restores the original model as it was. */
-const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun'];
+const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun', 'portable'];
 
 export function buildProgram(): Command {
   return new Command('convert-with-turbo')
@@ -68,6 +68,7 @@ export function buildProgram(): Command {
     .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), 0)
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
+    .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
     .addOption(new Option('--strip', 'restore the original model from a Turbo model (the inverse rewrite)').conflicts(TURBO_SETTINGS))
     .option('--force', 'replace OUT_DIR if it holds a tfjs graph model')
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
         rThreshold: opts.rThreshold,
         propAttn: opts.propAttn,
         architecture: opts.architecture,
+        portable: !!opts.portable,
         force: !!opts.force,
         dryRun: !!opts.dryRun,
         onReadProgress: (done, total) => {

@@ -161,6 +161,11 @@ export class Graph {
     const n = this.byName.get(name);
     if (!n) return;
     if (this.journal && !this.journalAdded.has(name)) throw new Error(`removing original node '${name}' would make the rewrite irreversible`);
+    if (this.journal) {
+      // An added node removed again (a lowering) no longer needs undoing.
+      this.journal.added.splice(this.journal.added.indexOf(name), 1);
+      this.journalAdded.delete(name);
+    }
     this.byName.delete(name);
     this.nodeList.splice(this.nodeList.indexOf(n), 1);
     if (n.op === 'Const' && this.weights.delete(name)) this.weightsChanged = true;

@@ -13,6 +13,7 @@ import { TurboMergeAttrs } from '../ops/kernel_names';
 import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
 import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
 import { BlockDims, blockDims } from './dims';
+import { lowerTurboOps } from './lower_merge';
 import {
   makePackedTokenAxesDynamic,
   makeSignatureTokensDynamic,
@@ -29,6 +30,8 @@ const PREFIX = 'turbo';
 export interface RewriteOptions extends TurboOptions {
   /** Force a family instead of detecting it. */
   architecture?: string;
+  /** Express the Turbo ops in standard TensorFlow ops (src/rewrite/lower_merge.ts). */
+  portable?: boolean;
 }
 
 export interface TurboPlan {
@@ -127,6 +130,11 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
     }
   });
 
+  if (options.portable) {
+    const tokensIn = new Map<string, number>();
+    blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
+    lowerTurboOps(graph, tokensIn);
+  }
   const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
   const packs = makePackedTokenAxesDynamic(graph, region, plan.tokenCount);
   makeSignatureTokensDynamic(graph, plan.tokenCount);
@@ -145,6 +153,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       gamma: options.gamma,
       rThreshold: options.rThreshold,
       propAttn: options.propAttn,
+      portable: !!options.portable,
       protectedTokens: plan.protectedTokens,
       tokenCount: plan.tokenCount,
       tokensAfterBlock: plan.tokensAfterBlock,

@@ -2,8 +2,8 @@
 // build look to tfjs (and to our rewriter) like the real converter's. Every constant becomes a
 // weight, as in converter output. Each helper returns the name of the node it added.
 
-import { Graph, boolAttr, floatAttr, intAttr } from '../src/graph/ir';
-import { AttrValue, NodeDef } from '../src/graph/types';
+import { Graph, boolAttr, floatAttr, intAttr } from './ir';
+import { AttrValue, NodeDef } from './types';
 
 const F32: AttrValue = { type: 'DT_FLOAT' };
 const I32: AttrValue = { type: 'DT_INT32' };
@@ -87,16 +87,59 @@ export class TfBuilder {
     });
   }
 
-  batchMatMul(name: string, a: string, b: string, adjY: boolean): string {
-    return this.node(name, 'BatchMatMulV2', [a, b], { T: F32, adj_x: boolAttr(false), adj_y: boolAttr(adjY) });
+  batchMatMul(name: string, a: string, b: string, adjY: boolean, adjX = false): string {
+    return this.node(name, 'BatchMatMulV2', [a, b], { T: F32, adj_x: boolAttr(adjX), adj_y: boolAttr(adjY) });
   }
 
-  binary(name: string, op: 'AddV2' | 'Mul' | 'Sub' | 'SquaredDifference', a: string, b: string): string {
+  binary(name: string, op: 'AddV2' | 'Mul' | 'Sub' | 'SquaredDifference' | 'RealDiv' | 'Maximum', a: string, b: string): string {
     return this.node(name, op, [a, b], { T: F32 });
   }
 
-  unary(name: string, op: 'Rsqrt' | 'Erf' | 'Softmax' | 'Identity', x: string): string {
+  unary(name: string, op: 'Rsqrt' | 'Erf' | 'Softmax' | 'Identity' | 'Sqrt' | 'Square' | 'Log' | 'OnesLike' | 'ZerosLike', x: string): string {
     return this.node(name, op, [x], { T: F32 });
+  }
+
+  /** Sum / Max over constant axes. */
+  reduce(name: string, op: 'Sum' | 'Max', x: string, axes: number[], keepDims: boolean): string {
+    const a = this.i32(`${name}/reduction_indices`, [axes.length], axes);
+    return this.node(name, op, [x, a], { T: F32, Tidx: I32, keep_dims: boolAttr(keepDims) });
+  }
+
+  /** GatherV2 of constant indices along `axis`. */
+  gather(name: string, x: string, indices: number[], axis: number, dtype: 'float32' | 'int32' = 'float32'): string {
+    const idx = this.i32(`${name}/indices`, [indices.length], indices);
+    const ax = this.i32(`${name}/axis`, [], [axis]);
+    return this.node(name, 'GatherV2', [x, idx, ax], { Tparams: dtype === 'int32' ? I32 : F32, Tindices: I32, Taxis: I32, batch_dims: intAttr(0) });
+  }
+
+  argMax(name: string, x: string, axis: number): string {
+    const dim = this.i32(`${name}/dimension`, [], [axis]);
+    return this.node(name, 'ArgMax', [x, dim], { T: F32, Tidx: I32, output_type: I32 });
+  }
+
+  /** TopKV2 over the last axis, sorted; values are output 0, int32 indices output 1. */
+  topK(name: string, x: string, k: number): string {
+    const kc = this.i32(`${name}/k`, [], [k]);
+    return this.node(name, 'TopKV2', [x, kc], { T: F32, sorted: boolAttr(true) });
+  }
+
+  cumsum(name: string, x: string, axis: number): string {
+    const a = this.i32(`${name}/axis`, [], [axis]);
+    return this.node(name, 'Cumsum', [x, a], { T: F32, Tidx: I32, exclusive: boolAttr(false), reverse: boolAttr(false) });
+  }
+
+  cast(name: string, x: string, from: 'float32' | 'int32' | 'bool', to: 'float32' | 'int32'): string {
+    const t = (d: string): AttrValue => ({ type: d === 'int32' ? 'DT_INT32' : d === 'bool' ? 'DT_BOOL' : 'DT_FLOAT' });
+    return this.node(name, 'Cast', [x], { SrcT: t(from), DstT: t(to), Truncate: boolAttr(false) });
+  }
+
+  equal(name: string, a: string, b: string): string {
+    return this.node(name, 'Equal', [a, b], { T: F32, incompatible_shape_error: boolAttr(true) });
+  }
+
+  expandDims(name: string, x: string, axis: number, dtype: 'float32' | 'int32' = 'float32'): string {
+    const dim = this.i32(`${name}/dim`, [], [axis]);
+    return this.node(name, 'ExpandDims', [x, dim], { T: dtype === 'int32' ? I32 : F32, Tdim: I32 });
   }
 
   mean(name: string, x: string, axes: number[], keepDims: boolean): string {
