@@ -7,6 +7,7 @@ import type { GraphNode } from '@tensorflow/tfjs-converter';
 import { TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge } from './kernel_names';
 import { cpuKernels } from './kernels/cpu/turbo_merge';
 import { wasmKernels } from './kernels/wasm/turbo_merge';
+import { availableTensorflowKernels, tensorflowKernels } from './kernels/tensorflow/turbo_merge';
 import { checkMergeInputs, mergeAttrs, runMerge } from './turbo_merge';
 import { proportionalAttentionBias } from './prop_attn_bias';
 import { turboUnmerge } from './turbo_unmerge';
@@ -27,15 +28,16 @@ export function registerTurboOps(options: RegisterOptions = {}): void {
   registerOp(TurboUnmerge, (node: GraphNode) => turboUnmerge(node.inputs[0], node.inputs[1]));
 }
 
+/** Also the native ops on tensorflow, when tfjs-node is loaded and build/native is built (src/native/op_library.ts). */
 export function registerFusedKernels(): void {
-  for (const k of [...cpuKernels, ...wasmKernels]) {
+  for (const k of [...cpuKernels, ...wasmKernels, ...availableTensorflowKernels()]) {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   }
 }
 
 /** Removes the fused kernels, so tests and benchmarks can run the composite path on cpu/wasm. */
 export function unregisterFusedKernels(): void {
-  for (const k of [...cpuKernels, ...wasmKernels]) {
+  for (const k of [...cpuKernels, ...wasmKernels, ...tensorflowKernels]) {
     if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
   }
 }

@@ -1,0 +1,186 @@
+// Turbo token merging, the reference C++ port of src/turbo/merge.ts and src/turbo/schedule.ts.
+// Header-only and free of TensorFlow, so the TF CPU kernel, the CUDA harness (host reference) and
+// the g++ unit test all compile the same code. Every decision is the one docs/ALGORITHM.md states
+// and the TS reference makes; the arithmetic follows the TS code operation by operation (float64,
+// same summation order), so the assignment is identical and merged rows agree to the last bit
+// wherever the float64 results round to the same float32.
+//
+// Compile without FMA contraction (-ffp-contract=off): a fused multiply-add rounds differently from
+// the TS reference's separate multiply and add.
+#ifndef TURBO_MERGE_CORE_H_
+#define TURBO_MERGE_CORE_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace turbo {
+
+// Largest r, protected-token count or threshold accepted (src/ops/turbo_merge.ts MAX_TOKENS).
+constexpr int64_t kMaxTokens = 65536;
+
+// r actually merged in a block of n tokens: clamped to floor((n - p) / 2), 0 below the threshold.
+inline int64_t EffectiveR(int64_t r, int64_t n, int64_t protected_tokens, int64_t r_threshold) {
+  // floor, not truncation: (n - p) may be negative when p > n.
+  const int64_t diff = n - protected_tokens;
+  const int64_t half = diff >= 0 ? diff / 2 : -((-diff + 1) / 2);
+  const int64_t clamped = std::min(r, half);
+  return (clamped <= 0 || n < r_threshold) ? 0 : clamped;
+}
+
+// c = 30 * alpha * beta^|gamma - layer| (double, like the TS reference's Math operations).
+inline double MergeWeight(double alpha, double beta, double gamma, double layer) {
+  return 30.0 * alpha * std::pow(beta, std::fabs(gamma - layer));
+}
+
+// Sources: unprotected even positions; destinations: unprotected odd positions (global index).
+inline void SplitTokens(int64_t n, int64_t p, std::vector<int32_t>* src, std::vector<int32_t>* dst) {
+  src->clear();
+  dst->clear();
+  for (int64_t i = std::max<int64_t>(p, 0); i < n; ++i) (i % 2 == 0 ? src : dst)->push_back(static_cast<int32_t>(i));
+}
+
+// u . v over d doubles in four partial sums, combined as s0 + s1 + (s2 + s3): the TS dot().
+inline double Dot4(const double* u, const double* v, int64_t d) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t k = 0;
+  for (; k + 3 < d; k += 4) {
+    s0 += u[k] * v[k];
+    s1 += u[k + 1] * v[k + 1];
+    s2 += u[k + 2] * v[k + 2];
+    s3 += u[k + 3] * v[k + 3];
+  }
+  for (; k < d; ++k) s0 += u[k] * v[k];
+  return s0 + s1 + (s2 + s3);
+}
+
+// One metric row scaled to unit L2 length (norm floored at 1e-12), in double: the TS unitRows().
+inline void UnitRow(const float* row, int64_t d, double* out) {
+  double s = 0;
+  for (int64_t k = 0; k < d; ++k) s += static_cast<double>(row[k]) * static_cast<double>(row[k]);
+  const double inv = 1.0 / std::max(std::sqrt(s), 1e-12);
+  for (int64_t k = 0; k < d; ++k) out[k] = static_cast<double>(row[k]) * inv;
+}
+
+// Sort key of a score: NaN ranks last (the TS comparator is inconsistent on NaN; this is defined).
+inline double RankKey(double score) { return std::isnan(score) ? -std::numeric_limits<double>::infinity() : score; }
+
+// True when source a goes before source b: larger E first, then smaller index (a stable sort).
+inline bool RanksBefore(double score_a, int64_t a, double score_b, int64_t b) {
+  const double ka = RankKey(score_a), kb = RankKey(score_b);
+  return ka > kb || (ka == kb && a < b);
+}
+
+struct MatchParams {
+  int64_t r;  // already clamped (EffectiveR); 0 = identity
+  double c;   // class-token attention weight (MergeWeight); 0 = ToMe
+  int64_t protected_tokens;
+};
+
+// dest [batch, n] (output index of every input token) for metric [batch, n, d] and
+// cls_attn [batch, n]. Output order: protected tokens, unmerged sources (original order when
+// p > 0, else descending E), destinations in original order; a merged source maps to its best
+// destination. Returns n - r, the number of output tokens.
+inline int64_t BipartiteMatch(const float* metric, const float* cls_attn, int64_t batch, int64_t n, int64_t d,
+                              const MatchParams& params, int32_t* dest) {
+  const int64_t r = params.r, p = params.protected_tokens;
+  if (r <= 0) {
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < n; ++i) dest[b * n + i] = static_cast<int32_t>(i);
+    return n;
+  }
+  std::vector<int32_t> src_idx, dst_idx;
+  SplitTokens(n, p, &src_idx, &dst_idx);
+  const int64_t ns = static_cast<int64_t>(src_idx.size()), nd = static_cast<int64_t>(dst_idx.size());
+  std::vector<double> src_unit(ns * d), dst_unit(nd * d), score(ns);
+  std::vector<int32_t> best(ns), order(ns), unmerged;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* m = metric + b * n * d;
+    for (int64_t a = 0; a < ns; ++a) UnitRow(m + src_idx[a] * d, d, &src_unit[a * d]);
+    for (int64_t j = 0; j < nd; ++j) UnitRow(m + dst_idx[j] * d, d, &dst_unit[j * d]);
+    // R_a = max_j cos(A_a, B_j); the first j wins ties (strict >), like torch.max.
+    for (int64_t a = 0; a < ns; ++a) {
+      double best_cos = -std::numeric_limits<double>::infinity();
+      int32_t best_j = 0;
+      for (int64_t j = 0; j < nd; ++j) {
+        const double cos = Dot4(&src_unit[a * d], &dst_unit[j * d], d);
+        if (cos > best_cos) {
+          best_cos = cos;
+          best_j = static_cast<int32_t>(j);
+        }
+      }
+      best[a] = best_j;
+      score[a] = best_cos - params.c * static_cast<double>(cls_attn[b * n + src_idx[a]]);
+    }
+    for (int64_t a = 0; a < ns; ++a) order[a] = static_cast<int32_t>(a);
+    std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return RanksBefore(score[x], x, score[y], y); });
+
+    int32_t* row = dest + b * n;
+    for (int64_t i = 0; i < p && i < n; ++i) row[i] = static_cast<int32_t>(i);
+    unmerged.assign(order.begin() + r, order.end());
+    if (p > 0) std::sort(unmerged.begin(), unmerged.end());
+    for (size_t k = 0; k < unmerged.size(); ++k) row[src_idx[unmerged[k]]] = static_cast<int32_t>(p + k);
+    const int64_t dst_base = p + static_cast<int64_t>(unmerged.size());
+    for (int64_t j = 0; j < nd; ++j) row[dst_idx[j]] = static_cast<int32_t>(dst_base + j);
+    for (int64_t k = 0; k < r; ++k) row[src_idx[order[k]]] = static_cast<int32_t>(dst_base + best[order[k]]);
+  }
+  return n - r;
+}
+
+// Size-weighted merge: x [batch, n, C], size [batch, n] or null (all 1) -> x_out [batch, n_out, C],
+// size_out [batch, n_out]. Sums x*size and size per output token in float64 in input order, then
+// multiplies by 1/sum; an output only one token went to is copied bit-exact.
+inline void MergeWeighted(const float* x, const float* size, const int32_t* dest, int64_t batch, int64_t n,
+                          int64_t n_out, int64_t channels, float* x_out, float* size_out) {
+  const int64_t C = channels;
+  std::vector<int32_t> members(n_out), slot(n_out);
+  std::vector<double> size_sum(n_out), acc;
+  for (int64_t b = 0; b < batch; ++b) {
+    std::fill(members.begin(), members.end(), 0);
+    std::fill(size_sum.begin(), size_sum.end(), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t o = dest[b * n + i];
+      members[o]++;
+      size_sum[o] += size ? static_cast<double>(size[b * n + i]) : 1.0;
+    }
+    int32_t merged = 0;
+    for (int64_t o = 0; o < n_out; ++o) slot[o] = members[o] > 1 ? merged++ : -1;
+    acc.assign(static_cast<size_t>(merged) * C, 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t o = dest[b * n + i];
+      const float* xi = x + (b * n + i) * C;
+      if (slot[o] < 0) {
+        std::copy(xi, xi + C, x_out + (b * n_out + o) * C);
+      } else {
+        const double s = size ? static_cast<double>(size[b * n + i]) : 1.0;
+        double* row = &acc[static_cast<size_t>(slot[o]) * C];
+        for (int64_t k = 0; k < C; ++k) row[k] += static_cast<double>(xi[k]) * s;
+      }
+    }
+    for (int64_t o = 0; o < n_out; ++o) {
+      size_out[b * n_out + o] = static_cast<float>(size_sum[o]);
+      if (slot[o] < 0) continue;
+      const double inv = 1.0 / size_sum[o];
+      const double* row = &acc[static_cast<size_t>(slot[o]) * C];
+      float* xo = x_out + (b * n_out + o) * C;
+      for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(row[k] * inv);
+    }
+  }
+}
+
+// y [batch, n_out, C] -> out [batch, n, C]: every input token gets the row it was merged into.
+// dest must hold indices in [0, n_out) (the TF kernel checks before calling).
+inline void Unmerge(const float* y, const int32_t* dest, int64_t batch, int64_t n, int64_t n_out, int64_t channels,
+                    float* out) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < n; ++i) {
+      const float* from = y + (b * n_out + dest[b * n + i]) * channels;
+      std::copy(from, from + channels, out + (b * n + i) * channels);
+    }
+}
+
+}  // namespace turbo
+
+#endif  // TURBO_MERGE_CORE_H_
