@@ -21,3 +21,7 @@ export { bipartiteMatch, mergeWeighted, unmerge } from './turbo/merge';
 export type { Assignment } from './turbo/merge';
 export { readGraphModel, writeGraphModel } from './graph/model_io';
 export { TurboInputError } from './errors';
+export { loadTurboSavedModel } from './savedmodel/load';
+export type { TurboSavedModel } from './savedmodel/load';
+export { writeSavedModel } from './savedmodel/write';
+export type { SavedModelInfo, SavedModelWriteOptions } from './savedmodel/write';

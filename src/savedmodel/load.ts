@@ -1,0 +1,68 @@
+// loadTurboSavedModel: a SavedModel written by `convert-with-turbo --format savedmodel`, run by
+// TensorFlow through tfjs-node in one session call per predict. A Turbo model needs the native
+// op library loaded into that TensorFlow first (src/native/op_library.ts, built by setup:native);
+// without it TensorFlow fails with "Op type not registered 'TurboMerge'", so we say what to do.
+//
+// tfjs-node and the op library are required lazily: importing tfjs-turbo never needs them.
+
+import * as fs from 'fs/promises';
+import * as path from 'path';
+import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { TurboInputError } from '../errors';
+import { tryLoadNativeBackend } from '../runtime/backend';
+import { TURBO_OPS } from './graphdef';
+import { SERVE_TAG, SERVING_SIGNATURE } from './signature';
+
+/** What tf.node.loadSavedModel returns, as far as we use it (tfjs-node's TFSavedModel). */
+export interface TurboSavedModel {
+  predict(inputs: Tensor | Tensor[] | NamedTensorMap): Tensor | Tensor[] | NamedTensorMap;
+  readonly inputs: { name: string; shape?: number[]; dtype: string }[];
+  readonly outputs: { name: string; shape?: number[]; dtype: string }[];
+  dispose(): void;
+}
+
+interface OpLibraryStatus {
+  loaded: boolean;
+  path?: string;
+  ops?: string[];
+  error?: string;
+}
+
+export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel> {
+  const pb = path.join(dir, 'saved_model.pb');
+  const data = await fs.readFile(pb).catch((e: NodeJS.ErrnoException) => {
+    throw new TurboInputError(pb, e.code === 'ENOENT' ? 'not found; expected a SavedModel directory' : `cannot be read (${e.code})`);
+  });
+  if (!tryLoadNativeBackend()) {
+    throw new TurboInputError(dir, 'loading a SavedModel needs @tensorflow/tfjs-node: run `npm run setup:native`');
+  }
+  const needed = turboOpsIn(data);
+  if (needed.length) {
+    const status = loadOpLibrary();
+    if (!status.loaded) {
+      throw new TurboInputError(dir, `uses ${needed.join(', ')}, but the Turbo op library is not loaded (${status.error ?? 'not built'}): run \`npm run setup:native\``);
+    }
+  }
+  const tfnode = require('@tensorflow/tfjs-node') as { node: { loadSavedModel(dir: string, tags: string[], signature: string): Promise<TurboSavedModel> } };
+  return tfnode.node.loadSavedModel(dir, [SERVE_TAG], SERVING_SIGNATURE);
+}
+
+/**
+ * The Turbo op names occurring in the serialized model. A byte search rather than a parse: op
+ * names are stored as plain strings in each NodeDef, and a ViT-B SavedModel is 350 MB of mostly
+ * weights. A stray match in weight bytes only means the library is loaded when not needed.
+ */
+function turboOpsIn(data: Buffer): string[] {
+  return [...TURBO_OPS].filter((op) => data.includes(op, 0, 'latin1'));
+}
+
+function loadOpLibrary(): OpLibraryStatus {
+  let mod: { loadTurboOpLibrary(): OpLibraryStatus };
+  try {
+    // A path the bundlers and tsc do not follow: the module belongs to the native build.
+    mod = require(path.join(__dirname, '..', 'native', 'op_library'));
+  } catch (e) {
+    return { loaded: false, error: `src/native/op_library is missing (${(e as Error).message.split('\n')[0]})` };
+  }
+  return mod.loadTurboOpLibrary();
+}

@@ -1,0 +1,89 @@
+// Writes a Graph as a TensorFlow SavedModel directory:
+//   saved_model.pb   one MetaGraphDef, tag 'serve', signature 'serving_default', every weight a Const
+//   variables/       empty: there are no variables, so TensorFlow's loader restores nothing
+// TensorFlow runs the whole graph in one session call (tf.node.loadSavedModel, Python
+// tf.saved_model.load, TF Serving) instead of tfjs's op-by-op dispatch. A Turbo graph keeps its
+// TurboMerge / TurboPropAttnBias nodes; the runtime needs the native op library loaded first.
+//
+// Like writeGraphModel, everything goes to a temporary sibling directory renamed at the end.
+
+import * as fsp from 'fs/promises';
+import * as path from 'path';
+import { OutputError, TurboInputError } from '../errors';
+import { Graph } from '../graph/ir';
+import { outputFailure } from '../output_dir';
+import { toGraphDef, usesTurboOps } from './graphdef';
+import { checkSavedModelReplaceable, moveSavedModelIntoPlace } from './output';
+import { TF_PROTO_VERSION, protoType } from './proto';
+import { BLOCKS_SIGNATURE, SERVE_TAG, SERVING_SIGNATURE, SignatureDefObject, blockOutputsSignature, servingSignature } from './signature';
+
+export interface SavedModelWriteOptions {
+  /** Replace `dir` if it holds a SavedModel or a tfjs graph model (never a file or symlink). */
+  overwrite?: boolean;
+  /** model.json the graph came from, named in errors. */
+  source?: string;
+  /**
+   * Also write a 'turbo_blocks' signature whose outputs are every transformer block's output
+   * (block_0, block_1, ...), so the tokens left after each block can be observed. Turbo models only.
+   */
+  blockSignature?: boolean;
+}
+
+export interface SavedModelInfo {
+  signature: SignatureDefObject;
+  /** Whether the graph contains Turbo ops (loading needs the native op library). */
+  turboOps: boolean;
+  bytes: number;
+}
+
+/** The SavedModel protobuf of `graph`, encoded. */
+export function encodeSavedModel(graph: Graph, source = 'model.json', blockSignature = false): { data: Uint8Array; info: Omit<SavedModelInfo, 'bytes'> } {
+  const signature = servingSignature(graph, source);
+  const blocks = blockSignature ? { [BLOCKS_SIGNATURE]: blockOutputsSignature(graph, signature, source) } : {};
+  const graphDef = toGraphDef(graph, source);
+  const turboOps = usesTurboOps(graph);
+  const SavedModel = protoType('SavedModel');
+  const metaGraph = {
+    metaInfoDef: {
+      tags: [SERVE_TAG],
+      tensorflowVersion: TF_PROTO_VERSION,
+      // Says who wrote it, as tensorflowjs_converter's generatedBy does in model.json.
+      tensorflowGitVersion: 'tfjs-turbo SavedModel writer',
+    },
+    graphDef,
+    signatureDef: { [SERVING_SIGNATURE]: signature, ...blocks },
+  };
+  const message = SavedModel.fromObject({ savedModelSchemaVersion: 1, metaGraphs: [metaGraph] });
+  const problem = SavedModel.verify(message);
+  if (problem) throw new Error(`SavedModel message is invalid: ${problem}`);
+  return { data: SavedModel.encode(message).finish(), info: { signature, turboOps } };
+}
+
+export async function writeSavedModel(graph: Graph, dir: string, opts: SavedModelWriteOptions = {}): Promise<SavedModelInfo> {
+  const target = path.resolve(dir);
+  const force = !!opts.overwrite;
+  await checkSavedModelReplaceable(dir, force);
+  // Encoded before anything touches the disk: a graph TensorFlow cannot hold fails with nothing written.
+  const { data, info } = encodeSavedModel(graph, opts.source, opts.blockSignature);
+  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
+    throw outputFailure(dir, 'create its parent directory', e);
+  });
+  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await fsp.mkdir(tmp).catch((e) => {
+    throw outputFailure(dir, 'create a directory beside it', e);
+  });
+  try {
+    await fsp.writeFile(path.join(tmp, 'saved_model.pb'), data).catch((e) => {
+      throw outputFailure(dir, 'write saved_model.pb', e);
+    });
+    await fsp.mkdir(path.join(tmp, 'variables')).catch((e) => {
+      throw outputFailure(dir, 'create variables/', e);
+    });
+    await moveSavedModelIntoPlace(tmp, target, force);
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    if (e instanceof TurboInputError && !(e instanceof OutputError)) throw new OutputError(dir, e.problem);
+    throw e;
+  }
+  return { ...info, bytes: data.length };
+}
