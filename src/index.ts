@@ -1,15 +1,22 @@
-// tfjs-turbo public API. Importing the package registers the Turbo ops, so a converted model
-// loads with plain tf.loadGraphModel.
+// tfjs-turbo public API for Node (the `node` condition of the exports map): everything the browser
+// entry (src/browser.ts) has, plus conversion, file IO, sharp preprocessing, backend selection and
+// loading from local directories. Importing the package registers the Turbo ops, so a converted
+// model loads with plain tf.loadGraphModel.
 import { registerTurboOps } from './ops/register';
 
 registerTurboOps();
 
 export { registerTurboOps, registerFusedKernels, unregisterFusedKernels } from './ops/register';
-export { turboMerge } from './ops/turbo_merge';
-export type { TurboMergeOptions, MergeResult } from './ops/turbo_merge';
+export { turboMerge, setCompositeMatching } from './ops/turbo_merge';
+export type { TurboMergeOptions, MergeResult, CompositeMatching } from './ops/turbo_merge';
 export { turboUnmerge } from './ops/turbo_unmerge';
 export { proportionalAttentionBias } from './ops/prop_attn_bias';
 export { loadTurboModel } from './runtime/load';
+export { warmup } from './runtime/load_web';
+export type { WarmupOptions } from './runtime/load_web';
+export { preprocessPixels } from './image/preprocessing';
+export type { Preprocessing, Pixels } from './image/preprocessing';
+export { preprocessImage, readPreprocessing } from './image/preprocess';
 export { useBackend, tryLoadNativeBackend } from './runtime/backend';
 export type { BackendName } from './runtime/backend';
 export { convertWithTurbo, rewriteGraph, EMBEDDED_MODEL_DIR } from './convert';

@@ -7,15 +7,10 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { TurboInputError } from '../errors';
 import { readJsonFile } from '../json_file';
+import { Preprocessing, cropOffsets, normalise, resizedSize } from './preprocessing';
 
-export interface Preprocessing {
-  color?: 'RGB';
-  resize_shortest_side: number;
-  interpolation?: 'bicubic' | 'bilinear' | 'nearest' | 'lanczos';
-  center_crop: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
+export type { Preprocessing };
+export { resizedSize };
 
 const KERNELS = { bicubic: 'cubic', bilinear: 'linear', nearest: 'nearest', lanczos: 'lanczos3' } as const;
 
@@ -27,12 +22,6 @@ export function readPreprocessing(modelDir: string): Preprocessing {
     throw new TurboInputError(file, 'needs resize_shortest_side, center_crop, mean[3] and std[3]');
   }
   return p;
-}
-
-/** Output size of torchvision Resize(shortest): the short side becomes `shortest`, the long side scales (truncated). */
-export function resizedSize(width: number, height: number, shortest: number): { width: number; height: number } {
-  if (width <= height) return { width: shortest, height: Math.trunc((shortest * height) / width) };
-  return { width: Math.trunc((shortest * width) / height), height: shortest };
 }
 
 /** A JPEG/PNG/WebP file or buffer → float32 CHW [3, crop, crop], normalised. */
@@ -53,9 +42,7 @@ export async function preprocessImage(image: string | Buffer, p: Preprocessing):
   const size = resizedSize(meta.width, meta.height, p.resize_shortest_side);
   const crop = p.center_crop;
   if (size.width < crop || size.height < crop) throw new TurboInputError(name, `resized image ${size.width}x${size.height} is smaller than the crop ${crop}`);
-  // torchvision CenterCrop: top = int(round((h - crop) / 2)).
-  const left = Math.round((size.width - crop) / 2);
-  const top = Math.round((size.height - crop) / 2);
+  const { left, top } = cropOffsets(size, crop);
   let rgb: Buffer;
   try {
     rgb = await pipeline
@@ -69,12 +56,5 @@ export async function preprocessImage(image: string | Buffer, p: Preprocessing):
     throw new TurboInputError(name, `cannot decode image (${(e as Error).message})`);
   }
   if (rgb.length !== crop * crop * 3) throw new TurboInputError(name, `decoded to ${rgb.length} bytes, expected ${crop * crop * 3} (RGB)`);
-  const out = new Float32Array(3 * crop * crop);
-  const plane = crop * crop;
-  for (let c = 0; c < 3; c++) {
-    const scale = 1 / (255 * p.std[c]);
-    const shift = p.mean[c] / p.std[c];
-    for (let i = 0; i < plane; i++) out[c * plane + i] = rgb[i * 3 + c] * scale - shift;
-  }
-  return out;
+  return normalise(rgb, crop, p);
 }

@@ -1,64 +1,10 @@
-// One call that makes Turbo models runnable: the fused kernels (cpu, wasm) with registerKernel,
-// and the graph ops (TurboMerge, TurboPropAttnBias, TurboUnmerge) with registerOp, so
-// tf.loadGraphModel can execute a model.json written by convert-with-turbo. Idempotent.
-import * as tf from '@tensorflow/tfjs-core';
-import { registerOp } from '@tensorflow/tfjs-converter';
-import type { GraphNode } from '@tensorflow/tfjs-converter';
-import { TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge } from './kernel_names';
-import { cpuKernels } from './kernels/cpu/turbo_merge';
-import { wasmKernels } from './kernels/wasm/turbo_merge';
+// registerTurboOps for Node: the browser-safe registration (register_core.ts) plus the tensorflow
+// backend's kernels, which run the native op library and so need Node (fs, tfjs-node). Importing
+// this module adds them; the browser entry (src/browser.ts) imports register_core.ts instead.
+import { addKernelSource } from './register_core';
 import { availableTensorflowKernels, tensorflowKernels } from './kernels/tensorflow/turbo_merge';
-import { checkMergeInputs, mergeAttrs, runMerge } from './turbo_merge';
-import { proportionalAttentionBias } from './prop_attn_bias';
-import { turboUnmerge } from './turbo_unmerge';
 
-let registered = false;
+addKernelSource({ available: availableTensorflowKernels, all: tensorflowKernels });
 
-export interface RegisterOptions {
-  /** Register the fused cpu/wasm kernels (default true). Off: every backend runs the composite ops. */
-  fusedKernels?: boolean;
-}
-
-export function registerTurboOps(options: RegisterOptions = {}): void {
-  if (options.fusedKernels ?? true) registerFusedKernels();
-  if (registered) return;
-  registered = true;
-  registerOp(TurboMerge, mergeNode);
-  registerOp(TurboPropAttnBias, (node: GraphNode) => proportionalAttentionBias(node.inputs[0]));
-  registerOp(TurboUnmerge, (node: GraphNode) => turboUnmerge(node.inputs[0], node.inputs[1]));
-}
-
-/** Also the native ops on tensorflow, when tfjs-node is loaded and build/native is built (src/native/op_library.ts). */
-export function registerFusedKernels(): void {
-  for (const k of [...cpuKernels, ...wasmKernels, ...availableTensorflowKernels()]) {
-    if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  }
-}
-
-/** Removes the fused kernels, so tests and benchmarks can run the composite path on cpu/wasm. */
-export function unregisterFusedKernels(): void {
-  for (const k of [...cpuKernels, ...wasmKernels, ...tensorflowKernels]) {
-    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
-  }
-}
-
-/**
- * The TurboMerge graph-op executor. Node attrs use the TF snake_case names written by the rewriter
- * (src/rewrite/pass.ts). Exported so scripts/bench_native can wrap it to time the op whole.
- */
-export function mergeNode(node: GraphNode): tf.Tensor[] {
-  const a = node.attrs;
-  const attrs: TurboMergeAttrs = mergeAttrs({
-    r: a.r as number,
-    alpha: a.alpha as number,
-    beta: a.beta as number,
-    gamma: a.gamma as number,
-    layer: a.layer as number,
-    protectedTokens: a.protected_tokens as number,
-    rThreshold: a.r_threshold as number,
-  });
-  const [x, metric, clsAttn, size] = node.inputs;
-  checkMergeInputs(x, metric, clsAttn, size ?? null);
-  const out = runMerge(x as tf.Tensor3D, metric as tf.Tensor3D, clsAttn as tf.Tensor2D, (size as tf.Tensor2D) ?? null, attrs);
-  return [out.x, out.size, out.assignment];
-}
+export { registerTurboOps, registerFusedKernels, unregisterFusedKernels, mergeNode, addKernelSource } from './register_core';
+export type { RegisterOptions, KernelSource } from './register_core';

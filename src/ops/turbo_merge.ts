@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { count, finite } from '../turbo/options';
 import { TurboMerge, TurboMergeAttrs } from './kernel_names';
 import { MergeResult, turboMergeComposite } from './kernels/composite/turbo_merge';
+import { turboMergeOnDevice } from './kernels/composite/turbo_merge_device';
 
 export type { MergeResult };
 
@@ -114,9 +115,37 @@ export function turboMerge(
   }
 }
 
+/**
+ * How backends without a fused kernel match tokens. 'readback': on the CPU after reading metric and
+ * clsAttn back (a sort in JS; cheap where tensors live in CPU memory). 'device': with tfjs ops on
+ * the backend, no read-back (src/ops/kernels/composite/turbo_merge_device.ts). 'auto' (default):
+ * 'device' on the GPU backends, where a read-back stalls the pipeline (webgl, webgpu; measured in
+ * docs/BENCHMARKS.md), 'readback' elsewhere.
+ */
+export type CompositeMatching = 'auto' | 'device' | 'readback';
+
+const DEVICE_MATCHING_BACKENDS = new Set(['webgl', 'webgpu']);
+let compositeMatching: CompositeMatching = 'auto';
+
+/** Chooses how the composite TurboMerge matches tokens (see CompositeMatching); returns the previous choice. */
+export function setCompositeMatching(mode: CompositeMatching): CompositeMatching {
+  if (mode !== 'auto' && mode !== 'device' && mode !== 'readback') {
+    throw new Error(`setCompositeMatching: mode must be 'auto', 'device' or 'readback', got ${String(mode)}`);
+  }
+  const previous = compositeMatching;
+  compositeMatching = mode;
+  return previous;
+}
+
+function matchOnDevice(): boolean {
+  return compositeMatching === 'device' || (compositeMatching === 'auto' && DEVICE_MATCHING_BACKENDS.has(tf.getBackend()));
+}
+
 /** Kernel dispatch without validation; the graph executor calls this after checkMergeInputs. */
 export function runMerge(x: tf.Tensor3D, metric: tf.Tensor3D, clsAttn: tf.Tensor2D, size: tf.Tensor2D | null, attrs: TurboMergeAttrs): MergeResult {
-  if (!hasFusedKernel(TurboMerge)) return turboMergeComposite(x, metric, clsAttn, size, attrs);
+  if (!hasFusedKernel(TurboMerge)) {
+    return matchOnDevice() ? turboMergeOnDevice(x, metric, clsAttn, size, attrs) : turboMergeComposite(x, metric, clsAttn, size, attrs);
+  }
   const inputs: tf.NamedTensorMap = size ? { x, metric, clsAttn, size } : { x, metric, clsAttn };
   const [xOut, sizeOut, assignment] = tf.engine().runKernel(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   return { x: xOut as tf.Tensor3D, size: sizeOut as tf.Tensor2D, assignment: assignment as tf.Tensor2D };

@@ -1,6 +1,7 @@
-// loadTurboModel: registers the Turbo ops, then loads a graph model from a local directory
-// (Node) or a URL (browser, or any tf.io handler). Local models are checked like any input
-// (src/graph/validate_input.ts) and their Turbo settings against the model they claim to fit.
+// loadTurboModel for Node: registers the Turbo ops, then loads a graph model from a local directory
+// or a URL (or any tf.io handler, as src/runtime/load_web.ts does in the browser). Local models are
+// checked like any input (src/graph/validate_input.ts) and their Turbo settings against the model
+// they claim to fit.
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,6 +12,7 @@ import { Graph, attrInt } from '../graph/ir';
 import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { TurboMerge } from '../ops/kernel_names';
 import { registerTurboOps } from '../ops/register';
+import { refuseEmptyBatches } from './load_web';
 
 export async function loadTurboModel(pathOrUrl: string | tf.io.IOHandler): Promise<GraphModel> {
   registerTurboOps();
@@ -38,29 +40,6 @@ function checkMergeSettings(graph: Graph, source: string): void {
       throw new GraphError(source, `TurboMerge node '${n.name}' has r = ${r}, outside [0, ${tokens}] for this ${tokens}-token model`);
     }
   }
-}
-
-type Inputs = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
-
-/**
- * Batch 0 otherwise dies inside a dynamic Reshape with a backend-specific message ("divide by zero"
- * on wasm); say what is wrong instead.
- */
-function refuseEmptyBatches(model: GraphModel): GraphModel {
-  const check = (inputs: Inputs) => {
-    const list = inputs instanceof tf.Tensor ? [inputs] : Array.isArray(inputs) ? inputs : Object.values(inputs);
-    for (const t of list) {
-      if (t instanceof tf.Tensor && t.rank > 0 && t.shape[0] === 0) {
-        throw new Error(`Turbo model: an input has batch size 0 (shape [${t.shape}]); run it on at least one image`);
-      }
-    }
-  };
-  const { execute, executeAsync, predict, predictAsync } = model;
-  model.execute = (inputs: Inputs, outputs?: string | string[]) => (check(inputs), execute.call(model, inputs, outputs));
-  model.executeAsync = (inputs: Inputs, outputs?: string | string[]) => (check(inputs), executeAsync.call(model, inputs, outputs));
-  model.predict = (inputs: Inputs, config?: tf.ModelPredictConfig) => (check(inputs), predict.call(model, inputs, config));
-  model.predictAsync = (inputs: Inputs, config?: tf.ModelPredictConfig) => (check(inputs), predictAsync.call(model, inputs, config));
-  return model;
 }
 
 function isLocalPath(p: string): boolean {
