@@ -20,6 +20,10 @@ export interface ConvertOptions extends Partial<TurboOptions> {
   architecture?: string;
   /** Standard TensorFlow ops instead of the Turbo ops (runs without our op library). */
   portable?: boolean;
+  /** Files written beside model.json (e.g. the tuner's log), atomically with it. */
+  sideFiles?: Record<string, string | Uint8Array>;
+  /** Merged into userDefinedMetadata.turbo (e.g. how the settings were tuned). */
+  metadata?: Record<string, unknown>;
   onReadProgress?: (done: number, total: number) => void;
   onWriteProgress?: (done: number, total: number) => void;
 }
@@ -47,8 +51,9 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     const started = process.hrtime.bigint();
     const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture, portable: options.portable }, jsonPath);
     const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (options.metadata) Object.assign(graph.modelJson.userDefinedMetadata!.turbo as object, options.metadata);
     if (!writing) return { ...summary, outDir: null, rewriteSeconds };
-    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force });
+    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force, sideFiles: options.sideFiles });
     return { ...summary, outDir, rewriteSeconds };
   } catch (e) {
     throw asTurboError(e, jsonPath);
@@ -101,7 +106,7 @@ function resolveOptions(options: Partial<TurboOptions>): TurboOptions {
   }
 }
 
-async function checkInputDir(inDir: string): Promise<void> {
+export async function checkInputDir(inDir: string): Promise<void> {
   let st;
   try {
     st = await fsp.stat(inDir);
@@ -112,7 +117,7 @@ async function checkInputDir(inDir: string): Promise<void> {
   if (!st.isDirectory()) throw new TurboInputError(inDir, 'is not a directory; IN_DIR is the directory holding model.json and its shards');
 }
 
-async function checkOutputTarget(inDir: string, outDir: string, force: boolean): Promise<void> {
+export async function checkOutputTarget(inDir: string, outDir: string, force: boolean): Promise<void> {
   await checkOutputNotInput(inDir, outDir);
   await checkReplaceable(outDir, force);
 }

@@ -7,6 +7,7 @@ import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel }
 import { estimateFlopRatio } from '../turbo/schedule';
 import { RSchedule } from '../turbo/options';
 import { runCli } from './run';
+import { tuneAndConvert } from './tune';
 import { progressBar } from './progress';
 
 // Numbers are parsed strictly: plain decimals only (no hex, exponents or Infinity, which Number()
@@ -72,9 +73,21 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
     .addOption(new Option('--strip', 'restore the original model from a Turbo model (the inverse rewrite)').conflicts(TURBO_SETTINGS))
     .option('--force', 'replace OUT_DIR if it holds a tfjs graph model')
+    .addOption(new Option('--target-speedup <x>', 'tune r per block and alpha to this measured speed-up (needs --calibrate)').argParser(decimal('--target-speedup', 1, 20)).conflicts(['r', 'rList', 'alpha', 'targetFlops', 'strip']))
+    .addOption(new Option('--target-flops <x>', 'tune to this FLOP ratio (deterministic, no timing; needs --calibrate)').argParser(decimal('--target-flops', 1, 20)).conflicts(['r', 'rList', 'alpha', 'strip']))
+    .option('--calibrate <dir>', 'calibration images for tuning (labels.csv used when present)')
+    .option('--max-evals <n>', 'tuning: candidates scored at most', integer('--max-evals', 1000), 36)
+    .option('--time-limit <seconds>', 'tuning: start no new candidate after this long', integer('--time-limit', 1_000_000))
+    .option('--calibration-limit <n>', 'tuning: use only the first n calibration images', integer('--calibration-limit', 1_000_000))
+    .option('--seed <n>', 'tuning: seed of the search/confirm split', integer('--seed', 2 ** 31), 1)
+    .addOption(new Option('--backend <name>', 'tuning: where the speed-up is measured (default: the fastest installed)').choices(['wasm', 'cpu', 'tensorflow']))
     .action(async (inArg: string | undefined, outArg: string | undefined, opts) => {
       const inDir = inArg ?? EMBEDDED_MODEL_DIR;
       const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-${opts.strip ? 'original' : 'turbo'}`);
+      if (opts.targetSpeedup !== undefined || opts.targetFlops !== undefined) {
+        await tuneAndConvert(inDir, outDir, { ...opts, force: !!opts.force, dryRun: !!opts.dryRun });
+        return;
+      }
       if (opts.strip) {
         const bar = progressBar('writing weights');
         await stripTurboModel(inDir, outDir, { force: !!opts.force, onWriteProgress: bar.update }).finally(() => bar.stop());

@@ -128,6 +128,8 @@ export interface WriteOptions {
    */
   overwrite?: boolean;
   shardBytes?: number;
+  /** Files written beside model.json in the same atomic step (names from output_dir's side-file list). */
+  sideFiles?: Record<string, string | Uint8Array>;
 }
 
 /**
@@ -156,6 +158,7 @@ export async function writeGraphModel(graph: Graph, dir: string, opts: WriteOpti
       done += shard.data.length;
       opts.onProgress?.(done, total);
     }
+    for (const [name, data] of Object.entries(opts.sideFiles ?? {})) await writeFileIn(dir, path.join(tmp, path.basename(name)), data);
     await writeFileIn(dir, path.join(tmp, 'model.json'), json);
     await moveIntoPlace(tmp, target, force);
   } catch (e) {

@@ -1,0 +1,33 @@
+// The tuner's search space: every candidate just reaches the FLOP target (one level less does not),
+// the order is fixed, and an impossible target yields no candidate.
+import { ModelShape, SHAPES, candidates, flopRatio, levelFor, stepUp } from '../../src/tune/schedules';
+import { estimateFlopRatio, tokenCounts } from '../../src/turbo/schedule';
+
+const VIT_TINY: ModelShape = { tokenCount: 197, blocks: 12, protectedTokens: 1, dims: { hidden: 192, mlp: 768 } };
+
+test.each([1.2, 1.5, 2])('target FLOP ratio %s: every candidate reaches it with the smallest level', (target) => {
+  const cs = candidates(VIT_TINY, target);
+  expect(cs.length).toBeGreaterThan(10);
+  for (const c of cs) {
+    expect(c.flops).toBeGreaterThanOrEqual(target);
+    const shape = SHAPES.find((s) => s.name === c.shape)!;
+    expect(flopRatio(VIT_TINY, shape.schedule(c.level - 1, 12))).toBeLessThan(target);
+    // The estimate is the converter's own (the dry run prints the same number).
+    expect(c.flops).toBe(estimateFlopRatio(197, tokenCounts(197, c.schedule, 1, 0), VIT_TINY.dims));
+  }
+  expect(candidates(VIT_TINY, target)).toEqual(cs);
+});
+
+test('the skip-two shape reproduces the schedule measured best on ViT-Tiny', () => {
+  const shape = SHAPES[0];
+  expect(shape.schedule(20, 12)).toEqual([0, 0, 20, 20, 18, 15, 13, 10, 8, 5, 3, 0]);
+});
+
+test('an impossible target has no candidates; stepUp merges more', () => {
+  expect(candidates(VIT_TINY, 19)).toEqual([]);
+  expect(levelFor(SHAPES[4], VIT_TINY, 19)).toBeUndefined();
+  const c = candidates(VIT_TINY, 1.5)[0];
+  const up = stepUp(c, VIT_TINY)!;
+  expect(up.level).toBe(c.level + 1);
+  expect(up.flops).toBeGreaterThanOrEqual(c.flops);
+});

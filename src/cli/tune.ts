@@ -1,0 +1,96 @@
+// convert-with-turbo --target-speedup / --target-flops: tune on a calibration folder, then convert
+// with the chosen schedule, writing the search log beside the model (turbo-tune.json).
+
+import * as path from 'path';
+import { Presets, SingleBar } from 'cli-progress';
+import { ConvertOptions, checkInputDir, checkOutputTarget, convertWithTurbo } from '../convert';
+import { OptionsError, TurboInputError } from '../errors';
+import { readPreprocessing } from '../image/preprocess';
+import { BackendName, useBackend } from '../runtime/backend';
+import { readCalibrationSet } from '../tune/calibration';
+import { TuneResult, tuneTurbo } from '../tune/tune';
+import { progressBar } from './progress';
+
+export interface TuneCliOptions {
+  targetSpeedup?: number;
+  targetFlops?: number;
+  calibrate?: string;
+  maxEvals?: number;
+  timeLimit?: number;
+  seed?: number;
+  backend?: BackendName;
+  calibrationLimit?: number;
+  architecture?: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
+
+export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOptions, log: (s: string) => void = console.log): Promise<TuneResult> {
+  if (!o.calibrate) throw new OptionsError('--calibrate', 'a target needs a folder of calibration images (--calibrate DIR)');
+  await checkInputDir(inDir);
+  if (!o.dryRun) await checkOutputTarget(inDir, outDir, !!o.force);
+  let prep;
+  try {
+    prep = readPreprocessing(inDir);
+  } catch (e) {
+    if (e instanceof TurboInputError && /not found/.test(e.problem)) {
+      throw new TurboInputError(e.file, 'not found: the tuner preprocesses the calibration images as this file describes');
+    }
+    throw e;
+  }
+  await useBackend();
+  const reading = progressBar('calibration images', 'images', 1);
+  const images = await readCalibrationSet(o.calibrate, prep, o.calibrationLimit, reading.update).finally(reading.stop);
+  const tuning = new SingleBar({ stream: process.stderr, hideCursor: true, format: 'tuning [{bar}] {value}/{total} candidates {best}' }, Presets.shades_classic);
+  tuning.start(1, 0, { best: '' });
+  let result: TuneResult;
+  try {
+    result = await tuneTurbo(inDir, images, {
+      targetFlops: o.targetFlops,
+      targetSpeedup: o.targetSpeedup,
+      maxEvals: o.maxEvals,
+      timeLimitSeconds: o.timeLimit,
+      seed: o.seed,
+      backend: o.backend,
+      architecture: o.architecture,
+      onProgress: ({ done, total, best }) => {
+        tuning.setTotal(total);
+        tuning.update(done, { best: best ? `best: ${best.shape}, alpha ${best.alpha}, agreement ${pct(best.search.top1)}` : '' });
+      },
+    });
+  } finally {
+    tuning.stop();
+    images.inputs.dispose();
+  }
+  const c = result.chosen;
+  log(`tuned on ${result.searchImages.length} images, confirmed on ${result.confirmImages.length} (${result.log.length} candidates, ${result.seconds.toFixed(0)} s)`);
+  log(`chosen: ${c.shape}, r per block ${c.schedule.join(',')}, alpha ${c.alpha}, FLOP ratio ${c.flops.toFixed(2)}${c.speedup ? `, measured ${c.speedup.toFixed(2)}x` : ''}`);
+  log(`agreement with the unmerged model: search ${pct(c.search.top1)}, confirm ${pct(result.confirm.top1)} (KL ${result.confirm.kl.toFixed(4)})`);
+  if (result.confirm.accuracy !== undefined) {
+    log(`top-1 on the confirmation half: ${pct(result.confirm.accuracy)} (unmerged ${pct(result.baseline.confirm)})`);
+  }
+  if (o.dryRun) return result;
+  const options: ConvertOptions = {
+    r: c.schedule,
+    alpha: c.alpha,
+    architecture: o.architecture,
+    force: o.force,
+    sideFiles: { 'turbo-tune.json': `${JSON.stringify(result, null, 1)}\n` },
+    metadata: {
+      tuning: {
+        target: o.targetSpeedup ? { speedup: o.targetSpeedup, backend: o.backend ?? 'default' } : { flops: o.targetFlops },
+        calibrationImages: result.searchImages.length + result.confirmImages.length,
+        shape: c.shape,
+        measuredSpeedup: c.speedup,
+        searchAgreement: c.search.top1,
+        confirmAgreement: result.confirm.top1,
+        confirmAccuracy: result.confirm.accuracy,
+      },
+    },
+  };
+  const converted = await convertWithTurbo(inDir, outDir, options);
+  log(`wrote ${converted.outDir} (and ${path.join(outDir, 'turbo-tune.json')})`);
+  return result;
+}

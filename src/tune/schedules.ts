@@ -1,0 +1,115 @@
+// The search space of the auto-tuner: a few schedule shapes, each scaled by one level (r) to the
+// smallest value that reaches the FLOP target, since merging more than needed only costs accuracy.
+// Pure functions: the same model dimensions and target give the same candidates.
+
+import { BlockDims } from '../rewrite/dims';
+import { estimateFlopRatio, parseRSchedule, tokenCounts } from '../turbo/schedule';
+
+export interface ModelShape {
+  tokenCount: number;
+  blocks: number;
+  protectedTokens: number;
+  dims: BlockDims;
+}
+
+/** A schedule family: r per block as a function of one level. */
+export interface Shape {
+  name: string;
+  schedule(level: number, blocks: number): number[];
+}
+
+/** r for every block. */
+const constant: Shape = { name: 'constant', schedule: (r, L) => parseRSchedule(r, L) };
+
+/** ToMe's (r, inflect) linear schedule. */
+const linear = (inflect: number): Shape => ({
+  name: `linear(inflect ${inflect})`,
+  schedule: (r, L) => parseRSchedule({ r, inflect }, L),
+});
+
+/**
+ * The first `skip` blocks untouched, then r decreasing linearly from `level` to 0 at the last block
+ * (0,0,20,20,16,12,… measured best on ViT-Tiny: early blocks still build the features that make
+ * tokens comparable, late blocks have few tokens left to gain from).
+ */
+const skipThenDecreasing = (skip: number, plateau: number): Shape => ({
+  name: `skip ${skip}, hold ${plateau}, decreasing`,
+  schedule: (level, L) =>
+    Array.from({ length: L }, (_, l) => {
+      if (l < skip) return 0;
+      if (l < skip + plateau) return level;
+      const span = L - skip - plateau;
+      return Math.round((level * (L - 1 - l)) / Math.max(1, span));
+    }),
+});
+
+export const SHAPES: readonly Shape[] = [
+  skipThenDecreasing(2, 2),
+  skipThenDecreasing(1, 2),
+  skipThenDecreasing(2, 0),
+  skipThenDecreasing(0, 2),
+  constant,
+  linear(-0.5),
+  linear(-0.25),
+  skipThenDecreasing(3, 1),
+  linear(0.25),
+];
+
+export const ALPHAS: readonly number[] = [1, 5, 0, 2];
+
+export function flopRatio(shape: ModelShape, schedule: number[]): number {
+  return estimateFlopRatio(shape.tokenCount, tokenCounts(shape.tokenCount, schedule, shape.protectedTokens, 0), shape.dims);
+}
+
+/** The smallest level of `s` whose FLOP ratio reaches `target`, or undefined if none does. */
+export function levelFor(s: Shape, model: ModelShape, target: number): number | undefined {
+  const maxLevel = model.tokenCount;
+  const reaches = (level: number) => flopRatio(model, s.schedule(level, model.blocks)) >= target;
+  if (!reaches(maxLevel)) return undefined;
+  // The ratio grows with the level (more merging never adds FLOPs): bisect.
+  let lo = 0;
+  let hi = maxLevel;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (reaches(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+export interface Candidate {
+  shape: string;
+  level: number;
+  schedule: number[];
+  alpha: number;
+  flops: number;
+}
+
+/**
+ * One candidate per (shape, alpha) at the level that just reaches `target`, in search order:
+ * shapes in the order above (the one measured best first), alphas within each shape.
+ */
+export function candidates(model: ModelShape, target: number, shapes = SHAPES, alphas = ALPHAS): Candidate[] {
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const s of shapes) {
+    const level = levelFor(s, model, target);
+    if (level === undefined) continue;
+    const schedule = s.schedule(level, model.blocks);
+    for (const alpha of alphas) {
+      const key = `${schedule.join(',')}|${alpha}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ shape: s.name, level, schedule, alpha, flops: flopRatio(model, schedule) });
+    }
+  }
+  return out;
+}
+
+/** The same shape one level further (more merging), for when a measured speed falls short. */
+export function stepUp(c: Candidate, model: ModelShape, shapes = SHAPES): Candidate | undefined {
+  const s = shapes.find((x) => x.name === c.shape);
+  if (!s || c.level >= model.tokenCount) return undefined;
+  const schedule = s.schedule(c.level + 1, model.blocks);
+  return { ...c, level: c.level + 1, schedule, flops: flopRatio(model, schedule) };
+}
