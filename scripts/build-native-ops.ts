@@ -153,10 +153,10 @@ export async function buildNativeOps(opts: BuildOptions, log: (s: string) => voi
       exec(cxx, ['-std=c++17', '-O2', '-fPIC', '-shared', `-I${nodeIncludeDir()}`, `-I${include}`,
         path.join(native, 'loader', 'turbo_loader.cc'), '-o', loader, ...ldflags, '-l:libtensorflow_cc.so.2'], 'compiling native/loader/turbo_loader.cc'),
     ]);
-    const gpuKernel = variant === 'gpu' && (await maybeBuildGpuKernel(native, include, abi, work, objects, log));
+    const gpuLink: string[] = [];
+    const gpuKernel = variant === 'gpu' && (await maybeBuildGpuKernel(cxx, cflags, native, work, objects, gpuLink, log));
     const lib = path.join(work, 'libturbo_ops.so');
-    await exec(cxx, ['-shared', ...objects, '-o', lib, ...ldflags, '-l:libtensorflow_framework.so.2', '-Wl,-z,defs',
-      ...(gpuKernel ? ['-lcudart'] : [])], 'linking libturbo_ops.so');
+    await exec(cxx, ['-shared', ...objects, '-o', lib, ...ldflags, '-l:libtensorflow_framework.so.2', ...gpuLink, '-Wl,-z,defs'], 'linking libturbo_ops.so');
 
     const ops = await verifyInChild(root, pin.npmPackage, loader, lib);
     const manifest: BuildManifest = { format: OPS_BUILD_FORMAT, tfVersion: pin.tfVersion, wheelProject: pin.wheelProject, npmPackage: pin.npmPackage, libDir, cxx11Abi: abi, gpuKernel, ops };
@@ -187,20 +187,28 @@ function sourcesNewerThan(root: string, file: string): boolean {
 }
 
 /**
- * The CUDA TurboMerge kernel, for tfjs-node-gpu: compiled with nvcc when one is on PATH. Without
- * nvcc the library has CPU kernels only, and TensorFlow places the op on the CPU.
+ * The CUDA TurboMerge kernel, for tfjs-node-gpu: native/cuda/turbo_merge.cu (TF-free) by nvcc, and
+ * its TF registration native/ops/turbo_merge_gpu.cc by the C++ compiler with GOOGLE_CUDA=1, both
+ * when nvcc is on PATH. Without nvcc the library has CPU kernels only, and TensorFlow places
+ * TurboMerge on the CPU. Untested here: no machine with both tfjs-node-gpu and nvcc was at hand.
  */
-async function maybeBuildGpuKernel(native: string, include: string, abi: number, work: string, objects: string[], log: (s: string) => void): Promise<boolean> {
+async function maybeBuildGpuKernel(cxx: string, cflags: string[], native: string, work: string, objects: string[], linkFlags: string[], log: (s: string) => void): Promise<boolean> {
   const nvcc = process.env.NVCC || 'nvcc';
   if (probe(nvcc, ['--version']) === null) {
     log('  no nvcc on PATH: CPU kernels only (the CUDA TurboMerge kernel needs the CUDA toolkit)');
     return false;
   }
-  const object = path.join(work, 'turbo_merge_gpu.o');
-  await exec(nvcc, ['-std=c++17', '-O2', '-c', '-x', 'cu', '--fmad=false', '-DGOOGLE_CUDA=1', `-D_GLIBCXX_USE_CXX11_ABI=${abi}`,
-    '-DEIGEN_MAX_ALIGN_BYTES=64', '--expt-relaxed-constexpr', '-Xcompiler', '-fPIC', `-I${include}`, `-I${native}`,
-    path.join(native, 'ops', 'turbo_merge_gpu.cu.cc'), '-o', object], 'compiling native/ops/turbo_merge_gpu.cu.cc');
-  objects.push(object);
+  const cudaHome = path.dirname(path.dirname(probe('sh', ['-c', `command -v ${nvcc}`])?.trim() || nvcc));
+  const kernel = path.join(work, 'turbo_merge_cuda.o');
+  const registration = path.join(work, 'turbo_merge_gpu.o');
+  await Promise.all([
+    exec(nvcc, ['-std=c++17', '-O2', '--fmad=false', '-Xcompiler', '-fPIC', `-I${native}`, '-c', path.join(native, 'cuda', 'turbo_merge.cu'), '-o', kernel],
+      'compiling native/cuda/turbo_merge.cu'),
+    exec(cxx, [...cflags, '-DGOOGLE_CUDA=1', `-I${path.join(cudaHome, 'include')}`, '-c', path.join(native, 'ops', 'turbo_merge_gpu.cc'), '-o', registration],
+      'compiling native/ops/turbo_merge_gpu.cc'),
+  ]);
+  objects.push(kernel, registration);
+  linkFlags.push(`-L${path.join(cudaHome, 'lib64')}`, '-lcudart');
   return true;
 }
 

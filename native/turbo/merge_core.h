@@ -6,15 +6,28 @@
 // wherever the float64 results round to the same float32.
 //
 // Compile without FMA contraction (-ffp-contract=off): a fused multiply-add rounds differently from
-// the TS reference's separate multiply and add.
+// the TS reference's separate multiply and add. The TURBO_HD helpers are also the CUDA kernels'
+// arithmetic (native/cuda/turbo_merge.cu); on the device TURBO_DMUL is __dmul_rn, which nvcc
+// never fuses into an FMA.
 #ifndef TURBO_MERGE_CORE_H_
 #define TURBO_MERGE_CORE_H_
 
+#include <math.h>
+
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <limits>
 #include <vector>
+
+#ifdef __CUDACC__
+#define TURBO_HD __host__ __device__
+#else
+#define TURBO_HD
+#endif
+#ifdef __CUDA_ARCH__
+#define TURBO_DMUL(a, b) __dmul_rn((a), (b))
+#else
+#define TURBO_DMUL(a, b) ((a) * (b))
+#endif
 
 namespace turbo {
 
@@ -32,8 +45,17 @@ inline int64_t EffectiveR(int64_t r, int64_t n, int64_t protected_tokens, int64_
 
 // c = 30 * alpha * beta^|gamma - layer| (double, like the TS reference's Math operations).
 inline double MergeWeight(double alpha, double beta, double gamma, double layer) {
-  return 30.0 * alpha * std::pow(beta, std::fabs(gamma - layer));
+  return 30.0 * alpha * pow(beta, fabs(gamma - layer));
 }
+
+// Token positions of the bipartite split, as formulas (the GPU kernels have no index vectors):
+// source a is the a-th even position >= p, destination j the j-th odd position >= p.
+TURBO_HD inline int64_t FirstSource(int64_t p) { return p + (p & 1); }
+TURBO_HD inline int64_t FirstDest(int64_t p) { return p + 1 - (p & 1); }
+TURBO_HD inline int64_t SourceToken(int64_t a, int64_t p) { return FirstSource(p) + 2 * a; }
+TURBO_HD inline int64_t DestToken(int64_t j, int64_t p) { return FirstDest(p) + 2 * j; }
+TURBO_HD inline int64_t NumSources(int64_t n, int64_t p) { return n > FirstSource(p) ? (n - FirstSource(p) + 1) / 2 : 0; }
+TURBO_HD inline int64_t NumDests(int64_t n, int64_t p) { return n > FirstDest(p) ? (n - FirstDest(p) + 1) / 2 : 0; }
 
 // Sources: unprotected even positions; destinations: unprotected odd positions (global index).
 inline void SplitTokens(int64_t n, int64_t p, std::vector<int32_t>* src, std::vector<int32_t>* dst) {
@@ -43,32 +65,34 @@ inline void SplitTokens(int64_t n, int64_t p, std::vector<int32_t>* src, std::ve
 }
 
 // u . v over d doubles in four partial sums, combined as s0 + s1 + (s2 + s3): the TS dot().
-inline double Dot4(const double* u, const double* v, int64_t d) {
+TURBO_HD inline double Dot4(const double* u, const double* v, int64_t d) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   int64_t k = 0;
   for (; k + 3 < d; k += 4) {
-    s0 += u[k] * v[k];
-    s1 += u[k + 1] * v[k + 1];
-    s2 += u[k + 2] * v[k + 2];
-    s3 += u[k + 3] * v[k + 3];
+    s0 += TURBO_DMUL(u[k], v[k]);
+    s1 += TURBO_DMUL(u[k + 1], v[k + 1]);
+    s2 += TURBO_DMUL(u[k + 2], v[k + 2]);
+    s3 += TURBO_DMUL(u[k + 3], v[k + 3]);
   }
-  for (; k < d; ++k) s0 += u[k] * v[k];
+  for (; k < d; ++k) s0 += TURBO_DMUL(u[k], v[k]);
   return s0 + s1 + (s2 + s3);
 }
 
 // One metric row scaled to unit L2 length (norm floored at 1e-12), in double: the TS unitRows().
-inline void UnitRow(const float* row, int64_t d, double* out) {
+TURBO_HD inline void UnitRow(const float* row, int64_t d, double* out) {
   double s = 0;
-  for (int64_t k = 0; k < d; ++k) s += static_cast<double>(row[k]) * static_cast<double>(row[k]);
-  const double inv = 1.0 / std::max(std::sqrt(s), 1e-12);
-  for (int64_t k = 0; k < d; ++k) out[k] = static_cast<double>(row[k]) * inv;
+  for (int64_t k = 0; k < d; ++k) s += TURBO_DMUL(static_cast<double>(row[k]), static_cast<double>(row[k]));
+  const double norm = sqrt(s);
+  // Math.max(norm, 1e-12), NaN propagating like std::max(norm, 1e-12).
+  const double inv = 1.0 / (norm < 1e-12 ? 1e-12 : norm);
+  for (int64_t k = 0; k < d; ++k) out[k] = TURBO_DMUL(static_cast<double>(row[k]), inv);
 }
 
 // Sort key of a score: NaN ranks last (the TS comparator is inconsistent on NaN; this is defined).
-inline double RankKey(double score) { return std::isnan(score) ? -std::numeric_limits<double>::infinity() : score; }
+TURBO_HD inline double RankKey(double score) { return score != score ? -static_cast<double>(INFINITY) : score; }
 
 // True when source a goes before source b: larger E first, then smaller index (a stable sort).
-inline bool RanksBefore(double score_a, int64_t a, double score_b, int64_t b) {
+TURBO_HD inline bool RanksBefore(double score_a, int64_t a, double score_b, int64_t b) {
   const double ka = RankKey(score_a), kb = RankKey(score_b);
   return ka > kb || (ka == kb && a < b);
 }
@@ -102,7 +126,7 @@ inline int64_t BipartiteMatch(const float* metric, const float* cls_attn, int64_
     for (int64_t j = 0; j < nd; ++j) UnitRow(m + dst_idx[j] * d, d, &dst_unit[j * d]);
     // R_a = max_j cos(A_a, B_j); the first j wins ties (strict >), like torch.max.
     for (int64_t a = 0; a < ns; ++a) {
-      double best_cos = -std::numeric_limits<double>::infinity();
+      double best_cos = -static_cast<double>(INFINITY);
       int32_t best_j = 0;
       for (int64_t j = 0; j < nd; ++j) {
         const double cos = Dot4(&src_unit[a * d], &dst_unit[j * d], d);
@@ -156,7 +180,7 @@ inline void MergeWeighted(const float* x, const float* size, const int32_t* dest
       } else {
         const double s = size ? static_cast<double>(size[b * n + i]) : 1.0;
         double* row = &acc[static_cast<size_t>(slot[o]) * C];
-        for (int64_t k = 0; k < C; ++k) row[k] += static_cast<double>(xi[k]) * s;
+        for (int64_t k = 0; k < C; ++k) row[k] += TURBO_DMUL(static_cast<double>(xi[k]), s);
       }
     }
     for (int64_t o = 0; o < n_out; ++o) {
@@ -165,7 +189,7 @@ inline void MergeWeighted(const float* x, const float* size, const int32_t* dest
       const double inv = 1.0 / size_sum[o];
       const double* row = &acc[static_cast<size_t>(slot[o]) * C];
       float* xo = x_out + (b * n_out + o) * C;
-      for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(row[k] * inv);
+      for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(TURBO_DMUL(row[k], inv));
     }
   }
 }
