@@ -6,7 +6,7 @@ import { rewriteGraph } from '../../src/convert';
 import { readGraphModel } from '../../src/graph/model_io';
 import { RewriteOptions } from '../../src/rewrite/pass';
 import { useBackend } from '../../src/runtime/backend';
-import { loadTurboSavedModel } from '../../src/savedmodel/load';
+import { loadTurboSavedModel, tfjsNode } from '../../src/savedmodel/load';
 import { BLOCKS_SIGNATURE, SERVE_TAG } from '../../src/savedmodel/signature';
 import { writeSavedModel } from '../../src/savedmodel/write';
 import { loadVitTinyParity } from './parity';
@@ -40,9 +40,9 @@ export async function runSavedModelParity(modelDir: string, outDir: string, opti
   const output = Array.from(await logits.data());
   let tokens: number[] = [];
   if (summary && summary.merges > 0) {
-    const tfnode = require('@tensorflow/tfjs-node');
-    const blocks = await tfnode.node.loadSavedModel(outDir, [SERVE_TAG], BLOCKS_SIGNATURE);
-    const outs = blocks.predict(inputs) as tf.NamedTensorMap;
+    const blocks = await tfjsNode().node.loadSavedModel(outDir, [SERVE_TAG], BLOCKS_SIGNATURE);
+    // Named inputs give named outputs (a bare tensor gives a list in the protobuf map's key order).
+    const outs = blocks.predict({ pixel_values: inputs }) as tf.NamedTensorMap;
     tokens = Object.keys(outs)
       .sort((a, b) => Number(a.split('_')[1]) - Number(b.split('_')[1]))
       .map((k) => outs[k].shape[1]!);

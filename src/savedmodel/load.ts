@@ -1,14 +1,15 @@
 // loadTurboSavedModel: a SavedModel written by `convert-with-turbo --format savedmodel`, run by
 // TensorFlow through tfjs-node in one session call per predict. A Turbo model needs the native
-// op library loaded into that TensorFlow first (src/native/op_library.ts, built by setup:native);
-// without it TensorFlow fails with "Op type not registered 'TurboMerge'", so we say what to do.
+// op library loaded into that TensorFlow first (src/native/op_library.ts); without it TensorFlow
+// fails with "Op type not registered 'TurboMerge'", so we say what to do instead.
 //
-// tfjs-node and the op library are required lazily: importing tfjs-turbo never needs them.
+// tfjs-node and the op library are loaded only here, when called: importing tfjs-turbo never needs them.
 
 import * as fs from 'fs/promises';
 import * as path from 'path';
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { TurboInputError } from '../errors';
+import { loadTurboOpLibrary } from '../native/op_library';
 import { tryLoadNativeBackend } from '../runtime/backend';
 import { TURBO_OPS } from './graphdef';
 import { SERVE_TAG, SERVING_SIGNATURE } from './signature';
@@ -21,13 +22,6 @@ export interface TurboSavedModel {
   dispose(): void;
 }
 
-interface OpLibraryStatus {
-  loaded: boolean;
-  path?: string;
-  ops?: string[];
-  error?: string;
-}
-
 export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel> {
   const pb = path.join(dir, 'saved_model.pb');
   const data = await fs.readFile(pb).catch((e: NodeJS.ErrnoException) => {
@@ -38,13 +32,24 @@ export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel>
   }
   const needed = turboOpsIn(data);
   if (needed.length) {
-    const status = loadOpLibrary();
-    if (!status.loaded) {
-      throw new TurboInputError(dir, `uses ${needed.join(', ')}, but the Turbo op library is not loaded (${status.error ?? 'not built'}): run \`npm run setup:native\``);
+    const status = loadTurboOpLibrary();
+    if (!status.loaded) throw new TurboInputError(dir, `uses ${needed.join(', ')}, but ${status.error ?? 'the Turbo op library is not loaded'}`);
+  }
+  return tfjsNode().node.loadSavedModel(dir, [SERVE_TAG], SERVING_SIGNATURE);
+}
+
+type TfjsNode = { node: { loadSavedModel(dir: string, tags: string[], signature: string): Promise<TurboSavedModel> } };
+
+/** The tfjs-node package tryLoadNativeBackend loaded (same order: -gpu first). */
+export function tfjsNode(): TfjsNode {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      return require(pkg) as TfjsNode;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
     }
   }
-  const tfnode = require('@tensorflow/tfjs-node') as { node: { loadSavedModel(dir: string, tags: string[], signature: string): Promise<TurboSavedModel> } };
-  return tfnode.node.loadSavedModel(dir, [SERVE_TAG], SERVING_SIGNATURE);
+  throw new Error('@tensorflow/tfjs-node is not installed: run `npm run setup:native`');
 }
 
 /**
@@ -54,15 +59,4 @@ export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel>
  */
 function turboOpsIn(data: Buffer): string[] {
   return [...TURBO_OPS].filter((op) => data.includes(op, 0, 'latin1'));
-}
-
-function loadOpLibrary(): OpLibraryStatus {
-  let mod: { loadTurboOpLibrary(): OpLibraryStatus };
-  try {
-    // A path the bundlers and tsc do not follow: the module belongs to the native build.
-    mod = require(path.join(__dirname, '..', 'native', 'op_library'));
-  } catch (e) {
-    return { loaded: false, error: `src/native/op_library is missing (${(e as Error).message.split('\n')[0]})` };
-  }
-  return mod.loadTurboOpLibrary();
 }

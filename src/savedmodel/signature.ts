@@ -14,8 +14,11 @@ const PREDICT_METHOD = 'tensorflow/serving/predict';
 export interface TensorInfoObject {
   name: string;
   dtype: string;
-  tensorShape?: TensorShapeProto;
+  /** Always set: tfjs-node's loadSavedModel reads every TensorInfo's shape (unknownRank when not known). */
+  tensorShape: TensorShapeProto;
 }
+
+const UNKNOWN_SHAPE: TensorShapeProto = { unknownRank: true };
 
 export interface SignatureDefObject {
   inputs: Record<string, TensorInfoObject>;
@@ -39,7 +42,7 @@ export function servingSignature(graph: Graph, source: string): SignatureDefObje
 
 function mapEntries(entries: Record<string, SignatureEntry>): Record<string, TensorInfoObject> {
   return Object.fromEntries(
-    Object.entries(entries).map(([key, e]) => [key, { name: tensorName(e.name), dtype: e.dtype, ...(e.tensorShape ? { tensorShape: e.tensorShape } : {}) }]),
+    Object.entries(entries).map(([key, e]) => [key, { name: tensorName(e.name), dtype: e.dtype, tensorShape: e.tensorShape ?? UNKNOWN_SHAPE }]),
   );
 }
 
@@ -52,7 +55,7 @@ function tensorName(ref: string): string {
 function placeholderInputs(graph: Graph): Record<string, TensorInfoObject> {
   const entries = graph.nodes
     .filter((n) => n.op === 'Placeholder')
-    .map((n) => [n.name, { name: `${n.name}:0`, dtype: n.attr?.dtype?.type ?? 'DT_FLOAT', ...(n.attr?.shape?.shape ? { tensorShape: n.attr.shape.shape } : {}) }] as const);
+    .map((n) => [n.name, { name: `${n.name}:0`, dtype: n.attr?.dtype?.type ?? 'DT_FLOAT', tensorShape: n.attr?.shape?.shape ?? UNKNOWN_SHAPE }] as const);
   return Object.fromEntries(entries);
 }
 
@@ -64,7 +67,7 @@ function sinkOutputs(graph: Graph): Record<string, TensorInfoObject> {
       .map((name) => {
         const node = graph.node(name);
         const dtype = node.attr?.T?.type ?? node.attr?.dtype?.type ?? 'DT_FLOAT';
-        return [parseRef(name).node, { name: tensorName(name), dtype }];
+        return [parseRef(name).node, { name: tensorName(name), dtype, tensorShape: UNKNOWN_SHAPE }];
       }),
   );
 }
@@ -78,7 +81,7 @@ export function blockOutputsSignature(graph: Graph, serving: SignatureDefObject,
     blocks.map((b, i) => {
       const name = String(b.output);
       if (!graph.has(name)) throw new GraphError(source, `Turbo block ${i} output '${name}' is not in the graph`);
-      return [`block_${i}`, { name: tensorName(name), dtype: 'DT_FLOAT' }];
+      return [`block_${i}`, { name: tensorName(name), dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: '-1' }, { size: '-1' }, { size: '-1' }] } }];
     }),
   );
   return { inputs: serving.inputs, outputs, methodName: PREDICT_METHOD };
