@@ -19,6 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { packageRoot } from '../src/paths';
+import { buildNativeOps } from './build-native-ops';
 import { atomically, cacheDir, sizeMB } from './native/cache';
 import { cudaRequirements } from './native/gpu';
 import { installedVersion, installNative, packageDir } from './native/install';
@@ -112,7 +113,11 @@ if (require.main === module) {
     .description("Install tfjs-node's 'tensorflow' backend from PyPI's TensorFlow wheel (not saved as a dependency)")
     .option('--gpu', 'install @tensorflow/tfjs-node-gpu from the CUDA `tensorflow` wheel and its nvidia-* wheels (Linux x86_64 + NVIDIA driver)', false)
     .option('--force', 'rebuild the cached tarball and reinstall', false)
-    .action(async (opts: SetupOptions) => setupNative(opts));
+    // Then the Turbo ops as a TensorFlow custom-op library for it (scripts/build-native-ops.ts).
+    .action(async (opts: SetupOptions) => {
+      await setupNative(opts);
+      await buildNativeOps({ force: opts.force });
+    });
   program.parseAsync(process.argv).catch((e: unknown) => {
     // One line for what the user can fix; the stack only for our own bugs.
     console.error(`setup:native: ${e instanceof SetupError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
