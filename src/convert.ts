@@ -8,6 +8,7 @@ import { describeTurbo, isTurboModel, stripTurbo } from './rewrite/strip';
 import { packageRoot } from './paths';
 import { Graph } from './graph/ir';
 import { readGraphModel, writeGraphModel } from './graph/model_io';
+import { readSidecars } from './sidecars';
 import { NoTransformerBlocksError, RewriteOptions, RewriteSummary, applyTurbo, planTurbo, validateRewritten } from './rewrite/pass';
 import { TurboOptions, resolveTurboOptions } from './turbo/options';
 
@@ -53,7 +54,9 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (options.metadata) Object.assign(graph.modelJson.userDefinedMetadata!.turbo as object, options.metadata);
     if (!writing) return { ...summary, outDir: null, rewriteSeconds };
-    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force, sideFiles: options.sideFiles });
+    // The model's preprocessing.json and class names travel with it (a web page loads them from the Turbo model's URL).
+    const sideFiles = { ...(await readSidecars(inDir)), ...options.sideFiles };
+    await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force, sideFiles });
     return { ...summary, outDir, rewriteSeconds };
   } catch (e) {
     throw asTurboError(e, jsonPath);

@@ -1,0 +1,32 @@
+// convert-with-turbo copies the model's preprocessing.json and class names into the output (so a
+// web page loads everything from the Turbo model's URL), and refuses a sidecar that is not a file.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+
+let tmp: string;
+beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-sidecars-'))));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('the Turbo model directory holds preprocessing.json and imagenet-classes.txt, byte for byte', async () => {
+  const out = path.join(tmp, 'turbo');
+  await convertWithTurbo(EMBEDDED_MODEL_DIR, out, { r: 16, alpha: 5 });
+  for (const name of ['preprocessing.json', 'imagenet-classes.txt']) {
+    expect(fs.readFileSync(path.join(out, name))).toEqual(fs.readFileSync(path.join(EMBEDDED_MODEL_DIR, name)));
+  }
+  expect(fs.existsSync(path.join(out, 'labels.txt'))).toBe(false); // only what the input has
+});
+
+test('a sidecar that is a directory is refused, and nothing is written', async () => {
+  const input = path.join(tmp, 'in');
+  fs.mkdirSync(input);
+  for (const f of fs.readdirSync(EMBEDDED_MODEL_DIR)) {
+    if (f.endsWith('.json') || f.endsWith('.bin')) fs.copyFileSync(path.join(EMBEDDED_MODEL_DIR, f), path.join(input, f));
+  }
+  fs.rmSync(path.join(input, 'preprocessing.json'));
+  fs.mkdirSync(path.join(input, 'preprocessing.json'));
+  const out = path.join(tmp, 'out');
+  await expect(convertWithTurbo(input, out, { r: 8 })).rejects.toThrow(/preprocessing\.json: is not a regular file/);
+  expect(fs.existsSync(out)).toBe(false);
+});

@@ -1,0 +1,26 @@
+// The files beside a model.json that its users need and the graph does not hold: how to preprocess
+// an image and the class names. convert-with-turbo copies them into the output, so a web page
+// loads everything from the Turbo model's URL. Only these names (src/output_dir.ts also accepts
+// them in a directory it may replace); regular files only, of bounded size (the input is untrusted).
+import * as fsp from 'fs/promises';
+import * as path from 'path';
+import { TurboInputError } from './errors';
+
+export const SIDECAR_FILES = ['preprocessing.json', 'imagenet-classes.txt', 'labels.txt'] as const;
+
+/** Far above any class list (ImageNet-21k's names are ~300 kB). */
+const MAX_SIDECAR_BYTES = 16 << 20;
+
+/** The sidecar files present in `modelDir`, by name. */
+export async function readSidecars(modelDir: string): Promise<Record<string, Uint8Array>> {
+  const out: Record<string, Uint8Array> = {};
+  for (const name of SIDECAR_FILES) {
+    const file = path.join(modelDir, name);
+    const st = await fsp.lstat(file).catch(() => null);
+    if (!st) continue;
+    if (!st.isFile()) throw new TurboInputError(file, 'is not a regular file');
+    if (st.size > MAX_SIDECAR_BYTES) throw new TurboInputError(file, `is ${st.size} bytes, more than a ${name} can need (${MAX_SIDECAR_BYTES})`);
+    out[name] = await fsp.readFile(file);
+  }
+  return out;
+}
