@@ -11,6 +11,8 @@ import { readGraphModel, writeGraphModel } from './graph/model_io';
 import { readSidecars } from './sidecars';
 import { NoTransformerBlocksError, RewriteOptions, RewriteSummary, applyTurbo, planTurbo, validateRewritten } from './rewrite/pass';
 import { TurboOptions, resolveTurboOptions } from './turbo/options';
+import { checkSavedModelReplaceable } from './savedmodel/output';
+import { SavedModelInfo, writeSavedModel } from './savedmodel/write';
 
 export interface ConvertOptions extends Partial<TurboOptions> {
   /** Replace an existing output directory. */
@@ -21,6 +23,12 @@ export interface ConvertOptions extends Partial<TurboOptions> {
   architecture?: string;
   /** Standard TensorFlow ops instead of the Turbo ops (runs without our op library). */
   portable?: boolean;
+  /**
+   * 'graph-model' (default): model.json + shards for tfjs. 'savedmodel': a TensorFlow SavedModel
+   * (saved_model.pb, signature serving_default) for tfjs-node's loadSavedModel, Python TF, TF
+   * Serving; the Turbo ops stay custom ops (load the op library), or standard ops with `portable`.
+   */
+  format?: OutputFormat;
   /** Files written beside model.json (e.g. the tuner's log), atomically with it. */
   sideFiles?: Record<string, string | Uint8Array>;
   /** Merged into userDefinedMetadata.turbo (e.g. how the settings were tuned). */
@@ -29,8 +37,12 @@ export interface ConvertOptions extends Partial<TurboOptions> {
   onWriteProgress?: (done: number, total: number) => void;
 }
 
+export type OutputFormat = 'graph-model' | 'savedmodel';
+
 export interface ConvertResult extends RewriteSummary {
   outDir: string | null;
+  /** What was written for --format savedmodel (null otherwise, or when nothing was written). */
+  savedModel: SavedModelInfo | null;
   /** Seconds spent on matching and rewriting, excluding reading and writing the files. */
   rewriteSeconds: number;
 }
@@ -44,7 +56,8 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     const turbo = resolveOptions(options);
     await checkInputDir(inDir);
     const writing = outDir !== null && !options.dryRun;
-    if (writing) await checkOutputTarget(inDir, outDir, !!options.force);
+    const format = options.format ?? 'graph-model';
+    if (writing) await checkOutputTarget(inDir, outDir, !!options.force, format);
     const graph = await readGraphModel(inDir, { onProgress: options.onReadProgress });
     if (isTurboModel(graph)) {
       throw new GraphError(jsonPath, `already converted with Turbo (${describeTurbo(graph)}); convert the original model, or restore it with --strip`);
@@ -53,11 +66,16 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     const summary = rewriteGraph(graph, { ...turbo, architecture: options.architecture, portable: options.portable }, jsonPath);
     const rewriteSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (options.metadata) Object.assign(graph.modelJson.userDefinedMetadata!.turbo as object, options.metadata);
-    if (!writing) return { ...summary, outDir: null, rewriteSeconds };
+    if (!writing) return { ...summary, outDir: null, rewriteSeconds, savedModel: null };
+    if (format === 'savedmodel') {
+      if (options.sideFiles && Object.keys(options.sideFiles).length) throw new OptionsError('--format', 'savedmodel cannot carry side files (tuning logs); convert to a graph model first');
+      const savedModel = await writeSavedModel(graph, outDir, { overwrite: !!options.force, source: jsonPath });
+      return { ...summary, outDir, rewriteSeconds, savedModel };
+    }
     // The model's preprocessing.json and class names travel with it (a web page loads them from the Turbo model's URL).
     const sideFiles = { ...(await readSidecars(inDir)), ...options.sideFiles };
     await writeGraphModel(graph, outDir, { onProgress: options.onWriteProgress, overwrite: !!options.force, sideFiles });
-    return { ...summary, outDir, rewriteSeconds };
+    return { ...summary, outDir, rewriteSeconds, savedModel: null };
   } catch (e) {
     throw asTurboError(e, jsonPath);
   }
@@ -120,7 +138,9 @@ export async function checkInputDir(inDir: string): Promise<void> {
   if (!st.isDirectory()) throw new TurboInputError(inDir, 'is not a directory; IN_DIR is the directory holding model.json and its shards');
 }
 
-export async function checkOutputTarget(inDir: string, outDir: string, force: boolean): Promise<void> {
+export async function checkOutputTarget(inDir: string, outDir: string, force: boolean, format: OutputFormat = 'graph-model'): Promise<void> {
   await checkOutputNotInput(inDir, outDir);
-  await checkReplaceable(outDir, force);
+  // --force may replace a SavedModel directory only when writing one.
+  if (format === 'savedmodel') await checkSavedModelReplaceable(outDir, force);
+  else await checkReplaceable(outDir, force);
 }

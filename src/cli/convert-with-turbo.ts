@@ -4,6 +4,7 @@
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel } from '../convert';
+import { SavedModelInfo } from '../savedmodel/write';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { RSchedule } from '../turbo/options';
 import { runCli } from './run';
@@ -72,7 +73,13 @@ export function buildProgram(): Command {
     .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
     .addOption(new Option('--strip', 'restore the original model from a Turbo model (the inverse rewrite)').conflicts(TURBO_SETTINGS))
-    .option('--force', 'replace OUT_DIR if it holds a tfjs graph model')
+    .addOption(
+      new Option('--format <format>', 'graph-model (tfjs model.json + shards) or savedmodel (TensorFlow SavedModel for tfjs-node, Python TF, TF Serving)')
+        .choices(['graph-model', 'savedmodel'])
+        .default('graph-model')
+        .conflicts(['strip', 'targetSpeedup', 'targetFlops']),
+    )
+    .option('--force', 'replace OUT_DIR if it holds a tfjs graph model (or, with --format savedmodel, a SavedModel)')
     .addOption(new Option('--target-speedup <x>', 'tune r per block and alpha to this measured speed-up (needs --calibrate)').argParser(decimal('--target-speedup', 1, 20)).conflicts(['r', 'rList', 'alpha', 'targetFlops', 'strip']))
     .addOption(new Option('--target-flops <x>', 'tune to this FLOP ratio (deterministic, no timing; needs --calibrate)').argParser(decimal('--target-flops', 1, 20)).conflicts(['r', 'rList', 'alpha', 'strip']))
     .option('--calibrate <dir>', 'calibration images for tuning (labels.csv used when present)')
@@ -83,7 +90,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <name>', 'tuning: where the speed-up is measured (default: the fastest installed)').choices(['wasm', 'cpu', 'tensorflow']))
     .action(async (inArg: string | undefined, outArg: string | undefined, opts) => {
       const inDir = inArg ?? EMBEDDED_MODEL_DIR;
-      const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-${opts.strip ? 'original' : 'turbo'}`);
+      const suffix = opts.strip ? 'original' : opts.format === 'savedmodel' ? 'turbo-savedmodel' : 'turbo';
+      const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-${suffix}`);
       if (opts.targetSpeedup !== undefined || opts.targetFlops !== undefined) {
         await tuneAndConvert(inDir, outDir, { ...opts, force: !!opts.force, dryRun: !!opts.dryRun });
         return;
@@ -105,6 +113,7 @@ export function buildProgram(): Command {
         propAttn: opts.propAttn,
         architecture: opts.architecture,
         portable: !!opts.portable,
+        format: opts.format,
         force: !!opts.force,
         dryRun: !!opts.dryRun,
         onReadProgress: (done, total) => {
@@ -128,8 +137,18 @@ export function buildProgram(): Command {
       if (result.outDir) {
         console.log(`merges: ${result.merges}, proportional attention: ${result.biasedSoftmaxes}, dynamic reshapes: ${result.dynamicReshapes}`);
         console.log(`rewrite took ${(result.rewriteSeconds * 1000).toFixed(1)} ms; wrote ${result.outDir}`);
+        if (result.savedModel) console.log(describeSavedModel(result.savedModel));
       }
     });
+}
+
+/** What the SavedModel holds and what loading it needs, in one line. */
+function describeSavedModel(info: SavedModelInfo): string {
+  const io = (m: Record<string, unknown>) => Object.keys(m).join(', ');
+  const needs = info.turboOps
+    ? 'load with loadTurboSavedModel (or tf.load_op_library in Python): needs the Turbo op library (npm run build:native-ops)'
+    : 'standard TensorFlow ops only';
+  return `SavedModel (${(info.bytes / 2 ** 20).toFixed(1)} MB), signature serving_default: ${io(info.signature.inputs)} -> ${io(info.signature.outputs)}; ${needs}`;
 }
 
 if (require.main === module) runCli(buildProgram());
