@@ -22,12 +22,20 @@ import { median } from './stats';
 
 const ROOT = packageRoot();
 
+/** A ViT block's widths: scripts/bench-native-ops.ts also times ViT-Tiny blocks. */
+export interface BlockDims {
+  hidden: number;
+  heads: number;
+  headDim: number;
+  mlp: number;
+}
+
+export const VIT_B_DIMS: BlockDims = { hidden: 768, heads: 12, headDim: 64, mlp: 3072 };
+export const VIT_TINY_DIMS: BlockDims = { hidden: 192, heads: 3, headDim: 64, mlp: 768 };
+
 // ViT-B/16 at 224: 196 patches + class token.
 const N = 197;
-const HIDDEN = 768;
-const HEADS = 12;
-const HEAD_DIM = 64;
-const MLP = 3072;
+const { hidden: HIDDEN, heads: HEADS, headDim: HEAD_DIM, mlp: MLP } = VIT_B_DIMS;
 const EPS = 1e-6;
 /** Fused-merge and matching timings per round (they are ~100x cheaper than a block). */
 const CHEAP_REPEATS = 5;
@@ -61,7 +69,8 @@ interface Linear {
   b: tf.Tensor1D;
 }
 
-interface BlockWeights {
+export interface BlockWeights {
+  dims: BlockDims;
   ln1: { g: tf.Tensor1D; b: tf.Tensor1D };
   ln2: { g: tf.Tensor1D; b: tf.Tensor1D };
   q: Linear;
@@ -79,20 +88,22 @@ function linear(inDim: number, outDim: number, seed: number): Linear {
   };
 }
 
-function blockWeights(): BlockWeights {
+export function blockWeights(dims: BlockDims = VIT_B_DIMS): BlockWeights {
+  const { hidden, mlp } = dims;
   const ln = (seed: number) => ({
-    g: tf.add(1, tf.randomNormal([HIDDEN], 0, 0.02, 'float32', seed)) as tf.Tensor1D,
-    b: tf.randomNormal([HIDDEN], 0, 0.02, 'float32', seed + 1) as tf.Tensor1D,
+    g: tf.add(1, tf.randomNormal([hidden], 0, 0.02, 'float32', seed)) as tf.Tensor1D,
+    b: tf.randomNormal([hidden], 0, 0.02, 'float32', seed + 1) as tf.Tensor1D,
   });
   return {
+    dims,
     ln1: ln(1),
     ln2: ln(3),
-    q: linear(HIDDEN, HIDDEN, 10),
-    k: linear(HIDDEN, HIDDEN, 12),
-    v: linear(HIDDEN, HIDDEN, 14),
-    proj: linear(HIDDEN, HIDDEN, 16),
-    fc1: linear(HIDDEN, MLP, 18),
-    fc2: linear(MLP, HIDDEN, 20),
+    q: linear(hidden, hidden, 10),
+    k: linear(hidden, hidden, 12),
+    v: linear(hidden, hidden, 14),
+    proj: linear(hidden, hidden, 16),
+    fc1: linear(hidden, mlp, 18),
+    fc2: linear(mlp, hidden, 20),
   };
 }
 
@@ -111,24 +122,24 @@ function dense(x: tf.Tensor3D, p: Linear): tf.Tensor3D {
 }
 
 /** [B, N, C] → [B, H, N, d] */
-function heads(x: tf.Tensor3D): tf.Tensor4D {
+function heads(x: tf.Tensor3D, dims: BlockDims): tf.Tensor4D {
   const [b, n] = x.shape;
-  return tf.transpose(tf.reshape(x, [b, n, HEADS, HEAD_DIM]), [0, 2, 1, 3]);
+  return tf.transpose(tf.reshape(x, [b, n, dims.heads, dims.headDim]), [0, 2, 1, 3]);
 }
 
 function geluErf(x: tf.Tensor3D): tf.Tensor3D {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-function vitBlock(x: tf.Tensor3D, w: BlockWeights): tf.Tensor3D {
+export function vitBlock(x: tf.Tensor3D, w: BlockWeights): tf.Tensor3D {
   const [b, n] = x.shape;
   const h = layerNorm(x, w.ln1);
-  const q = heads(dense(h, w.q));
-  const k = heads(dense(h, w.k));
-  const v = heads(dense(h, w.v));
-  const logits = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(HEAD_DIM));
+  const q = heads(dense(h, w.q), w.dims);
+  const k = heads(dense(h, w.k), w.dims);
+  const v = heads(dense(h, w.v), w.dims);
+  const logits = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(w.dims.headDim));
   const attn = tf.matMul(tf.softmax(logits), v);
-  const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [b, n, HIDDEN]) as tf.Tensor3D;
+  const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [b, n, w.dims.hidden]) as tf.Tensor3D;
   const x1 = tf.add(x, dense(merged, w.proj)) as tf.Tensor3D;
   const mlp = dense(geluErf(dense(layerNorm(x1, w.ln2), w.fc1)), w.fc2);
   return tf.add(x1, mlp) as tf.Tensor3D;
@@ -137,7 +148,7 @@ function vitBlock(x: tf.Tensor3D, w: BlockWeights): tf.Tensor3D {
 // ---- timing ------------------------------------------------------------------------------------
 
 /** Milliseconds for f, including reading its result back (wasm and cpu run synchronously). */
-function time(f: () => tf.Tensor[]): number {
+export function time(f: () => tf.Tensor[]): number {
   const t0 = process.hrtime.bigint();
   const out = f();
   for (const t of out) t.dataSync();
@@ -297,7 +308,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+}
