@@ -15,6 +15,7 @@ import { buildProgram } from '../src/cli/convert-with-turbo';
 import { runProgram } from '../src/cli/run';
 import { TurboInputError } from '../src/errors';
 import { packageRoot } from '../src/paths';
+import { replaceSection } from './markdown';
 
 export const FIXTURES = ['vit-small', 'deit-small', 'clip-small', 'blip-small'].map((f) => path.join(packageRoot(), 'spec', 'fixtures', 'hf', f));
 const MODEL_FILES = ['model.json', 'group1-shard1of1.bin'];
@@ -495,13 +496,10 @@ async function main(): Promise<void> {
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       const table = tallyTable(results);
       const cmd = `npm run fuzz -- --seed ${opts.seed} --cases ${opts.cases}`;
-      const section = `<!-- fuzz:begin -->\n${table}\n\n${results.length} cases in ${seconds} s (\`${cmd}\`, ${os.cpus().length} cores, Node ${process.version}).\n<!-- fuzz:end -->`;
+      const section = `${table}\n\n${results.length} cases in ${seconds} s (\`${cmd}\`, ${os.cpus().length} cores, Node ${process.version}).`;
       console.log(table);
       console.log(`\n${results.length} cases in ${seconds} s; ${results.filter((r) => r.violations.length).length} with violations`);
-      if (opts.write) {
-        const text = fs.readFileSync(opts.write, 'utf8');
-        fs.writeFileSync(opts.write, text.replace(/<!-- fuzz:begin -->[\s\S]*<!-- fuzz:end -->/, section));
-      }
+      if (opts.write) replaceSection(opts.write, 'fuzz', section);
       if (results.some((r) => r.violations.length)) process.exitCode = 1;
     });
   await program.parseAsync();
