@@ -89,6 +89,8 @@ interface Group {
   model: string;
   batch: number;
   rounds: number;
+  /** 1-minute load average of the machine when the group started and ended (2 cores: above 2, runs waited for a core). */
+  load: [number, number];
   cells: Cell[];
   variants: Record<string, LoadReply['variants']>;
 }
@@ -237,6 +239,7 @@ async function measureGroup(
   loaded: Record<string, LoadReply['variants']>,
   parity: ReturnType<typeof readParity>,
 ): Promise<Group> {
+  const load0 = os.loadavg()[0];
   const runners = workers.flatMap((w) => loaded[w.engine].map((v, variant) => ({ w, variant, v })));
   const bar = new SingleBar({ format: `${model} batch ${batch} [{bar}] {value}/{total} runs`, stream: process.stderr }, Presets.shades_classic);
   bar.start(runners.length * (rounds + 1), 0);
@@ -268,8 +271,10 @@ async function measureGroup(
     if (d !== undefined && d > TOLERANCE) throw new Error(`${rn.w.engine} ${model} r=${rn.v.r}: logits differ from the official ones by ${d}`);
     return { engine: rn.w.engine, r: rn.v.r, alpha: rn.v.alpha, wallMs, cpuMs: median(cpu[i]), imagesPerSec: (1000 * batch) / wallMs, ...(d !== undefined ? { parity: d } : {}) };
   });
-  return { model, batch, rounds, cells, variants: loaded };
+  return { model, batch, rounds, load: [round2(load0), round2(os.loadavg()[0])], cells, variants: loaded };
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -303,12 +308,12 @@ function render(r: NativeResult, opts: Opts): void {
   lines.push('');
   lines.push('### Images/s, original graphs');
   lines.push('');
-  lines.push(`| model | batch | ${engines.map((e) => ENGINE_TITLES[e]).join(' | ')} | tfjs-node ÷ onnxruntime (1 thread) | tfjs-node ÷ onnxruntime (default threads) |`);
-  lines.push(`| --- | --- | ${engines.map(() => '---').join(' | ')} | --- | --- |`);
+  lines.push(`| model | batch | ${engines.map((e) => ENGINE_TITLES[e]).join(' | ')} | tfjs-node ÷ onnxruntime (1 thread) | tfjs-node ÷ onnxruntime (default threads) | load average (start, end) |`);
+  lines.push(`| --- | --- | ${engines.map(() => '---').join(' | ')} | --- | --- | --- |`);
   for (const g of r.groups) {
     const ips = (e: Engine) => g.cells.find((c) => c.engine === e && c.r === 0)?.imagesPerSec;
     const ratio = (a: Engine, b: Engine) => (ips(a) && ips(b) ? `${f2(ips(a)! / ips(b)!)}×` : '–');
-    lines.push(`| ${g.model} | ${g.batch} | ${engines.map((e) => (ips(e) ? f1(ips(e)!) : '–')).join(' | ')} | ${ratio('tensorflow-1t', 'onnxruntime-1t')} | ${ratio('tensorflow', 'onnxruntime')} |`);
+    lines.push(`| ${g.model} | ${g.batch} | ${engines.map((e) => (ips(e) ? f1(ips(e)!) : '–')).join(' | ')} | ${ratio('tensorflow-1t', 'onnxruntime-1t')} | ${ratio('tensorflow', 'onnxruntime')} | ${g.load ? g.load.map(f1).join(', ') : '?'} |`);
   }
   const oneThread = engines.filter((e) => e === 'tensorflow-1t' || e === 'wasm' || e === 'onnxruntime-1t');
   lines.push('');
