@@ -16,6 +16,7 @@ import { runProgram } from '../src/cli/run';
 import { TurboInputError } from '../src/errors';
 import { packageRoot } from '../src/paths';
 import { replaceSection } from './markdown';
+import { mulberry32 } from '../src/rng';
 
 export const FIXTURES = ['vit-small', 'deit-small', 'clip-small', 'blip-small'].map((f) => path.join(packageRoot(), 'spec', 'fixtures', 'hf', f));
 const MODEL_FILES = ['model.json', 'group1-shard1of1.bin'];
@@ -24,17 +25,8 @@ export const HANG_MS = 20000;
 export type CaseKind = 'json-structure' | 'json-bytes' | 'manifest' | 'shard-file' | 'shard-path' | 'options' | 'output';
 export const CASE_KINDS: CaseKind[] = ['json-structure', 'json-bytes', 'manifest', 'shard-file', 'shard-path', 'options', 'output'];
 
-/** mulberry32: small, seeded, and the same on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, and the same on every machine. */
+export const rng = mulberry32;
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

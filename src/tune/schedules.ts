@@ -106,10 +106,13 @@ export function candidates(model: ModelShape, target: number, shapes = SHAPES, a
   return out;
 }
 
-/** The same shape one level further (more merging), for when a measured speed falls short. */
-export function stepUp(c: Candidate, model: ModelShape, shapes = SHAPES): Candidate | undefined {
+/** The same shape `by` levels further (more merging when positive), for matching a measured speed. */
+export function stepLevel(c: Candidate, model: ModelShape, by: number, shapes = SHAPES): Candidate | undefined {
   const s = shapes.find((x) => x.name === c.shape);
-  if (!s || c.level >= model.tokenCount) return undefined;
-  const schedule = s.schedule(c.level + 1, model.blocks);
-  return { ...c, level: c.level + 1, schedule, flops: flopRatio(model, schedule) };
+  const level = c.level + by;
+  if (!s || level < 1 || level > model.tokenCount) return undefined;
+  const schedule = s.schedule(level, model.blocks);
+  return { ...c, level, schedule, flops: flopRatio(model, schedule) };
 }
+
+export const stepUp = (c: Candidate, model: ModelShape, shapes = SHAPES) => stepLevel(c, model, 1, shapes);

@@ -14,8 +14,9 @@ import { planTurbo } from '../rewrite/pass';
 import { BackendName, defaultBackend, useBackend } from '../runtime/backend';
 import { DEFAULT_TURBO_OPTIONS } from '../turbo/options';
 import { CalibrationSet } from './calibration';
-import { Candidate, ModelShape, candidates, flopRatio, stepUp } from './schedules';
+import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
 import { Agreement, agreement, compareAgreement } from './score';
+import { mulberry32 as rng } from '../rng';
 
 export interface TuneOptions {
   /** Reach this FLOP ratio (backend-free, deterministic). */
@@ -64,17 +65,6 @@ export interface TuneResult {
   seconds: number;
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seeded split of 0..n−1 into two halves (the search half gets the extra image). */
 export function splitHalves(n: number, seed: number): [number[], number[]] {
@@ -236,13 +226,18 @@ export async function tuneTurbo(model: string | Graph, images: CalibrationSet, o
   let chosen = best!;
 
   if (targetSpeedup !== undefined) {
-    // The FLOP-to-speed efficiency varies with the schedule: measure the winner, merge more if short.
+    // The FLOP-to-speed efficiency varies with the schedule: measure the winner, then move its level
+    // to the least merging that still reaches the target (every level merged beyond it costs accuracy).
     chosen.speedup = await speedOf(chosen);
-    for (let step = 0; chosen.speedup! < targetSpeedup && step < 6; step++) {
-      const next = stepUp(chosen, shape);
+    const direction = chosen.speedup >= targetSpeedup ? -1 : 1;
+    for (let step = 0; step < 8; step++) {
+      if (direction > 0 && chosen.speedup! >= targetSpeedup) break;
+      const next = stepLevel(chosen, shape, direction);
       if (!next) break;
+      const speedup = await speedOf(next);
+      if (direction < 0 && speedup < targetSpeedup) break;
       const scored = await score(next);
-      scored.speedup = await speedOf(next);
+      scored.speedup = speedup;
       log.push(scored);
       chosen = scored;
     }
