@@ -14,9 +14,12 @@ import { serveFile } from './serve';
 import { VariantPin, TFJS_NODE_VERSION } from './pins';
 import { probe, run, SetupError } from './proc';
 
-/** Debian's nodejs ships its headers in /usr/include/node; without nodedir node-gyp would download them. */
+/**
+ * Node's install prefix if it has the headers (Debian's nodejs: /usr, headers in /usr/include/node);
+ * without nodedir node-gyp would try to download them.
+ */
 function nodedir(): string | undefined {
-  for (const dir of [process.env.npm_config_nodedir, path.dirname(path.dirname(path.dirname(process.execPath))), '/usr']) {
+  for (const dir of [process.env.npm_config_nodedir, path.dirname(path.dirname(process.execPath)), '/usr']) {
     if (dir && fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) return dir;
   }
   return undefined;
