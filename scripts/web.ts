@@ -36,15 +36,8 @@ async function main(args: string[]): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1180, height: 520 } });
     page.on('pageerror', (e) => console.error(`page: ${e.message}`));
-    await page.goto(`${server.url}/`);
-    if (backend !== 'webgl') {
-      await page.waitForFunction(() => document.body.dataset.done === '1', undefined, { timeout: 600000 });
-      await page.selectOption('#backend', backend);
-      await page.click('#run');
-      await page.waitForFunction(() => document.body.dataset.done === '2', undefined, { timeout: 600000 });
-    } else {
-      await page.waitForFunction(() => document.body.dataset.done === '1', undefined, { timeout: 600000 });
-    }
+    await page.goto(`${server.url}/?backend=${backend}`);
+    await page.waitForFunction(() => document.body.dataset.done === '1', undefined, { timeout: 600000 });
     await page.screenshot({ path: file, fullPage: true });
     console.log(`${file}: ${await page.textContent('#status')}`);
   } finally {

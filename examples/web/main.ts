@@ -36,6 +36,8 @@ async function init(): Promise<void> {
   img.src = 'hare.jpg';
   await img.decode();
   image = img;
+  const asked = new URLSearchParams(location.search).get('backend'); // ?backend=wasm: start there
+  if (asked) ($('backend') as HTMLSelectElement).value = asked;
   $('r').oninput = () => ($('rValue').textContent = ($('r') as HTMLInputElement).value);
   $('file').onchange = async () => {
     const f = ($('file') as HTMLInputElement).files?.[0];
