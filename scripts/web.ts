@@ -37,7 +37,11 @@ async function main(args: string[]): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 1180, height: 520 } });
     page.on('pageerror', (e) => console.error(`page: ${e.message}`));
     await page.goto(`${server.url}/?backend=${backend}`);
-    await page.waitForFunction(() => document.body.dataset.done === '1', undefined, { timeout: 600000 });
+    await page.waitForFunction(() => document.body.dataset.done === '1' || document.getElementById('status')!.textContent!.startsWith('error'), undefined, {
+      timeout: 600000,
+    });
+    const status = await page.textContent('#status');
+    if (status?.startsWith('error')) throw new Error(`demo page: ${status}`);
     await page.screenshot({ path: file, fullPage: true });
     console.log(`${file}: ${await page.textContent('#status')}`);
   } finally {

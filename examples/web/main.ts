@@ -75,7 +75,8 @@ async function timeRuns(m: GraphModel, x: tf.Tensor, outputs: string[], runs = 3
   for (let i = 0; i < runs; i++) {
     tf.dispose(values);
     const t0 = performance.now();
-    values = m.execute({ pixel_values: x }, outputs) as tf.Tensor[];
+    const out = m.execute({ pixel_values: x }, outputs); // one output comes back as a tensor, not a list
+    values = out instanceof tf.Tensor ? [out] : out;
     await values[0].data();
     times.push(performance.now() - t0);
   }
