@@ -23,7 +23,7 @@ import { convertVitCheckpointTo } from '../converters/vit';
 import { EMBEDDED_MODEL_DIR } from '../src/convert';
 import { runProgram } from '../src/cli/run';
 import { packageRoot } from '../src/paths';
-import { checkPython, exportOnnx, officialLogits, PeerSetup, readParity } from './bench';
+import { checkPython, exportOnnx, gitState, officialLogits, PeerSetup, readParity } from './bench';
 import { ENGINES, Engine, LoadReply, ProfileReply, Reply, Request, RunReply, VariantSpec } from './bench_native/protocol';
 import { machineLine } from './machine';
 import { replaceSection } from './markdown';
@@ -99,6 +99,10 @@ interface NativeResult {
   date: string;
   machine: string;
   command: string;
+  /** The code measured: commit and uncommitted changes (other sessions edit this tree too). */
+  code: string;
+  /** TurboMerge on tfjs-node: its native kernel (op library) or the composite of tfjs ops. */
+  turboMerge: string;
   engines: Record<string, string>;
   peer: string;
   groups: Group[];
@@ -185,6 +189,8 @@ async function main(opts: Opts): Promise<void> {
     date: new Date().toISOString(),
     machine: machineLine(),
     command: `node dist/scripts/bench-native.js ${process.argv.slice(2).join(' ')}`.trim(),
+    code: gitState(),
+    turboMerge: '?',
     engines: {},
     peer: peer.skipped ?? `onnxruntime-node (ONNX export by converters/python/export_onnx.py; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     groups: [],
@@ -202,6 +208,7 @@ async function main(opts: Opts): Promise<void> {
         log(`${model}: loading on ${w.engine}`);
         const reply = await w.ask<LoadReply>({ cmd: 'load', model, graphDir: dirs[model].graphDir, onnx: dirs[model].onnx, variants: variantsFor(w.engine) });
         result.engines[w.engine] = reply.engine;
+        if (w.engine === 'tensorflow-1t' && reply.merge) result.turboMerge = MERGE_TITLES[reply.merge];
         loaded[w.engine] = reply.variants;
         active.push(w);
       }
@@ -285,6 +292,11 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
+const MERGE_TITLES = {
+  native: 'the native TurboMerge kernel (the Turbo op library loaded into tfjs-node, src/ops/kernels/tensorflow; built by setup:native)',
+  composite: 'the composite TurboMerge (tfjs core ops; the matching reads metric and class attention back to JS)',
+};
+
 const ENGINE_TITLES: Record<Engine, string> = {
   'tensorflow-1t': 'tfjs-node, 1 thread',
   tensorflow: 'tfjs-node, default threads',
@@ -302,6 +314,7 @@ function render(r: NativeResult, opts: Opts): void {
   lines.push('');
   lines.push(...Object.entries(r.engines).map(([e, d]) => `- ${ENGINE_TITLES[e as Engine] ?? e}: ${d}`));
   lines.push(`- Peer: ${r.peer}`);
+  lines.push(`- Code: ${r.code ?? '?'}; Turbo graphs on tfjs-node run ${r.turboMerge ?? '?'}.`);
   lines.push(
     '- Method: each engine is its own process holding its graphs; one run at a time, round-robin over every (engine, graph), the first rotating each round, after one warm-up run each; medians of wall-clock time per run (the machine is shared, so wall clock includes other jobs; the per-process CPU times are in docs/bench/native.json). Inputs: the 8 parity images (batch 1 = the first). Logits read back every run.',
   );
@@ -353,7 +366,7 @@ function render(r: NativeResult, opts: Opts): void {
     lines.push('### Where the time goes on tfjs-node (1 thread, CPU ms per run, median of the profiled runs)');
     lines.push('');
     lines.push(
-      'Kernel times are CPU time inside each kernel call (tf.profile with the backend timer swapped for process CPU time). The composite TurboMerge is a graph op, not a kernel: it is timed whole (its read-back of metric and class attention, the matching in JS, and its dozen tfjs ops); its kernels are counted there and nowhere else. "outside kernels" is what the profiled run cost beyond all kernels: the graph executor walking the nodes. Dispatch: the CPU cost of one trivial op (Add of two 1-element tensors) times the number of kernels; it is part of the kernel times, not an extra row.',
+      `Kernel times are CPU time inside each kernel call (tf.profile with the backend timer swapped for process CPU time); where a kernel runs other kernels (tfjs-node's _FusedMatMul runs BatchMatMul) only the outer one counts. The TurboMerge graph op is timed whole, with the kernels it runs, which count there and nowhere else; here it is ${r.turboMerge ?? '?'}. "outside kernels" is what the profiled run cost beyond all kernels: the graph executor walking the nodes. Dispatch: the CPU cost of one trivial op (Add of two 1-element tensors) times the number of kernels; it is part of the kernel times, not an extra row.`,
     );
     const keys = [...new Set(r.profiles.map((p) => `${p.model}:${p.batch}`))];
     for (const k of keys) {

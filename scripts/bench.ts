@@ -1167,7 +1167,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 
 /** The code that was measured: commit, and whether src/ or converters/ had uncommitted changes. */
-function gitState(): string {
+export function gitState(): string {
   const git = (args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   const head = git(['rev-parse', '--short', 'HEAD']);
   if (head.status !== 0) return 'not a git checkout';

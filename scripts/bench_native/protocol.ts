@@ -27,6 +27,8 @@ export interface RunReply {
 export interface LoadReply {
   /** What the engine is, for the doc (package versions, threads). */
   engine: string;
+  /** Which TurboMerge implementation this backend runs: 'native' (a registered kernel) or 'composite' (tfjs core ops). */
+  merge: 'native' | 'composite' | null;
   variants: { r: number; alpha: number; tokensAfterBlock: number[]; flopRatio: number; nodes: number }[];
 }
 

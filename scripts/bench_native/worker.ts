@@ -25,7 +25,7 @@ async function load(req: Extract<Request, { cmd: 'load' }>): Promise<LoadReply> 
     if (!ort || !req.onnx) throw new Error(why ?? `no ONNX export of ${req.model}`);
     const threads = engine === 'onnxruntime-1t' ? 1 : 0; // 0: onnxruntime's default (one per core)
     runners = [await ortRunner(ort, `${engine} original`, req.onnx, threads, inputs)];
-    return { engine: `onnxruntime-node ${version}, ${threads === 1 ? '1 thread' : 'default threads'}`, variants: [{ r: 0, alpha: 0, tokensAfterBlock: [], flopRatio: 1, nodes: 0 }] };
+    return { engine: `onnxruntime-node ${version}, ${threads === 1 ? '1 thread' : 'default threads'}`, merge: null, variants: [{ r: 0, alpha: 0, tokensAfterBlock: [], flopRatio: 1, nodes: 0 }] };
   }
   await useBackend(engine === 'wasm' ? 'wasm' : 'tensorflow');
   registerTurboOps();
@@ -36,7 +36,9 @@ async function load(req: Extract<Request, { cmd: 'load' }>): Promise<LoadReply> 
     out.push({ r: v.r, alpha: v.alpha, tokensAfterBlock: t.tokens, flopRatio: t.flopRatio, nodes: t.graph.nodes.length });
     runners.push(await tfjsRunner(`${engine} r=${v.r}`, t.graph, inputs));
   }
-  return { engine: describe(), variants: out };
+  // A kernel registered for TurboMerge on this backend (the fused cpu/wasm ones, the op library on
+  // tensorflow) is what runMerge dispatches to; without one it runs the composite.
+  return { engine: describe(), merge: tf.getKernel(TurboMerge, tf.getBackend()) ? 'native' : 'composite', variants: out };
 }
 
 function describe(): string {
@@ -69,7 +71,7 @@ const GROUPS: Record<string, string> = {
   [CAT.propLog]: 'Turbo inputs (metric and class-attention means and slices, log size, its Add)',
   [CAT.propAdd]: 'Turbo inputs (metric and class-attention means and slices, log size, its Add)',
 };
-const MERGE = 'TurboMerge (composite: read-back, matching in JS, its tfjs ops)';
+const MERGE = 'TurboMerge op (timed whole, with every kernel it runs)';
 const SHAPE = 'shape ops (rank ≤ 1 kernels: dynamic token counts)';
 const OTHER = 'other kernels';
 const OUTSIDE = 'outside kernels (graph executor, JS)';
