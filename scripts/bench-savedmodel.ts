@@ -68,7 +68,7 @@ class Worker {
 
 /** One timed network: an engine and a file it loaded. */
 interface Entry {
-  key: 'savedmodel' | 'turbo' | 'onnx';
+  key: 'savedmodel' | 'turbo' | 'portable' | 'onnx';
   label: string;
   worker: Worker;
   index: number;
@@ -148,10 +148,15 @@ async function prepare(model: string, r: number, opts: Opts, peer: ReturnType<ty
   const summary = rewriteGraph(graph, { r, alpha: opts.alpha, beta: 1, gamma: 0, rThreshold: 0, propAttn: true });
   const turbo = path.join(tmp, `${model}-turbo-r${r}-savedmodel`);
   await writeSavedModel(graph, turbo);
+  // The same Turbo graph with the merge in standard TF ops (--portable), to price the custom op.
+  const lowered = await readGraphModel(graphDir);
+  rewriteGraph(lowered, { r, alpha: opts.alpha, beta: 1, gamma: 0, rThreshold: 0, propAttn: true, portable: true });
+  const portable = path.join(tmp, `${model}-turbo-r${r}-portable-savedmodel`);
+  await writeSavedModel(lowered, portable);
   const { plan } = summary;
   const flopRatio = plan.dims ? estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims) : NaN;
   const onnx = peer.skipped ? null : exportOnnx(peer, ckpt, opts.onnxCache, onnxName, log);
-  return { original, turbo, onnx, tokensAfterBlock: plan.tokensAfterBlock, flopRatio };
+  return { original, turbo, portable, onnx, tokensAfterBlock: plan.tokensAfterBlock, flopRatio };
 }
 
 async function measureGroup(model: string, batch: number, rounds: number, warmup: number, entries: Entry[], parity: ReturnType<typeof readParity>, log: (s: string) => void): Promise<Cell[]> {
@@ -204,10 +209,11 @@ async function main(opts: Opts): Promise<void> {
       const r = model === 'vit-b' ? opts.bR : opts.tinyR;
       const files = await prepare(model, r, opts, peer, tmp, log);
       log(`${model}: loading`);
-      result.engines.savedmodel = await sm.ask<string>({ cmd: 'load', files: [files.original, files.turbo] });
+      result.engines.savedmodel = await sm.ask<string>({ cmd: 'load', files: [files.original, files.turbo, files.portable] });
       const entries: Entry[] = [
         { key: 'savedmodel', label: 'SavedModel, unmerged', worker: sm, index: 0, r: 0, alpha: 0 },
         { key: 'turbo', label: `Turbo SavedModel r=${r}`, worker: sm, index: 1, r, alpha: opts.alpha },
+        { key: 'portable', label: `Turbo SavedModel r=${r}, --portable (standard ops)`, worker: sm, index: 2, r, alpha: opts.alpha },
       ];
       if (files.onnx) {
         result.engines.onnxruntime = await ort.ask<string>({ cmd: 'load', files: [files.onnx] });
@@ -265,6 +271,11 @@ function render(r: SmResult, opts: Opts): void {
   lines.push('');
   for (const g of r.groups.filter((x, i, all) => all.findIndex((y) => y.model === x.model) === i)) {
     lines.push(`Turbo ${g.model}: r = ${g.turbo.r}, alpha = ${g.turbo.alpha}; tokens after each block ${g.turbo.tokensAfterBlock.join(' ')}; estimated FLOP ratio ${g.turbo.flopRatio.toFixed(2)}x.`);
+  }
+  for (const g of r.groups) {
+    const op = g.cells.find((c) => c.key === 'turbo');
+    const std = g.cells.find((c) => c.key === 'portable');
+    if (op && std) lines.push(`Custom TurboMerge op vs the standard-op lowering (--portable), ${g.model} b${g.batch}: ${(op.imagesPerSec / std.imagesPerSec).toFixed(2)}x (wall), ${(std.cpuMs / op.cpuMs).toFixed(2)}x (CPU).`);
   }
   lines.push('', 'Ratios are of wall-clock medians; the CPU-time ratio (each engine runs on 1 thread, so CPU time is its compute, whatever else the shared machine runs) is beside it.', '');
   lines.push('| target (issue 11) | batch | measured (wall) | measured (CPU) | reached (wall) |', '| --- | --- | --- | --- | --- |');
