@@ -4,14 +4,33 @@
 // symlink; and without --force the output directory is claimed exclusively (mkdir), so two
 // conversions racing for one OUT_DIR cannot both succeed.
 
+import type { Dirent } from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { OutputError } from './errors';
 
+/**
+ * A kind of model directory that --force may replace: `what` names it for messages, `problem`
+ * says why a directory is not one (undefined: it is).
+ */
+export interface ModelDirKind {
+  what: string;
+  problem(dir: string, entries: Dirent[]): Promise<string | undefined>;
+}
+
 /** Files a graph model directory may hold beside model.json and its *.bin shards. */
 const SIDE_FILES = new Set(['preprocessing.json', 'imagenet-classes.txt', 'labels.txt', 'tokenizer.json', 'turbo-tune.json', 'README.md']);
 
-const REPLACE_RULE = '--force replaces only a directory holding a tfjs graph model';
+export const GRAPH_MODEL_DIR: ModelDirKind = {
+  what: 'a tfjs graph model',
+  problem: async (_dir, entries) => {
+    if (!entries.some((e) => e.name === 'model.json' && e.isFile())) return 'holds no model.json';
+    const odd = entries.find((e) => !e.isFile() || !(e.name === 'model.json' || e.name.endsWith('.bin') || SIDE_FILES.has(e.name)));
+    return odd ? `holds '${odd.name}', which is not part of a tfjs graph model` : undefined;
+  },
+};
+
+const replaceRule = (kinds: readonly ModelDirKind[]) => `--force replaces only a directory holding ${kinds.map((k) => k.what).join(' or ')}`;
 
 function errnoProblem(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -63,9 +82,9 @@ export async function checkOutputNotInput(inDir: string, outDir: string): Promis
 
 /**
  * Whether `outDir` exists, after checking that it may be replaced: absent, or (with `force`) a real
- * directory that is empty or holds only a graph model's files.
+ * directory that is empty or holds one of `kinds` of model.
  */
-export async function checkReplaceable(outDir: string, force: boolean): Promise<boolean> {
+export async function checkReplaceable(outDir: string, force: boolean, kinds: readonly ModelDirKind[] = [GRAPH_MODEL_DIR]): Promise<boolean> {
   let st;
   try {
     st = await fsp.lstat(outDir);
@@ -74,21 +93,23 @@ export async function checkReplaceable(outDir: string, force: boolean): Promise<
     throw outputFailure(outDir, 'inspect it', e);
   }
   if (!force) throw new OutputError(outDir, 'already exists; pass --force to replace it');
-  if (st.isSymbolicLink()) throw new OutputError(outDir, `is a symlink; ${REPLACE_RULE}`);
+  const rule = replaceRule(kinds);
+  if (st.isSymbolicLink()) throw new OutputError(outDir, `is a symlink; ${rule}`);
   if (!st.isDirectory()) {
     const what = st.isFile() ? 'a file' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a directory';
-    throw new OutputError(outDir, `is ${what}; ${REPLACE_RULE}`);
+    throw new OutputError(outDir, `is ${what}; ${rule}`);
   }
   const entries = await fsp.readdir(outDir, { withFileTypes: true }).catch((e) => {
     throw outputFailure(outDir, 'list it', e);
   });
   if (entries.length === 0) return true;
-  if (!entries.some((e) => e.name === 'model.json' && e.isFile())) {
-    throw new OutputError(outDir, `holds no model.json; ${REPLACE_RULE}`);
+  let first: string | undefined;
+  for (const kind of kinds) {
+    const problem = await kind.problem(outDir, entries);
+    if (problem === undefined) return true;
+    first ??= problem;
   }
-  const odd = entries.find((e) => !e.isFile() || !(e.name === 'model.json' || e.name.endsWith('.bin') || SIDE_FILES.has(e.name)));
-  if (odd) throw new OutputError(outDir, `holds '${odd.name}', which is not part of a tfjs graph model; ${REPLACE_RULE}`);
-  return true;
+  throw new OutputError(outDir, `${first}; ${rule}`);
 }
 
 /**
@@ -96,8 +117,8 @@ export async function checkReplaceable(outDir: string, force: boolean): Promise<
  * exclusive mkdir (rename then replaces the empty directory atomically); an existing one is
  * re-checked, moved aside, replaced, and only then removed.
  */
-export async function moveIntoPlace(tmp: string, target: string, force: boolean): Promise<void> {
-  const exists = await checkReplaceable(target, force);
+export async function moveIntoPlace(tmp: string, target: string, force: boolean, kinds: readonly ModelDirKind[] = [GRAPH_MODEL_DIR]): Promise<void> {
+  const exists = await checkReplaceable(target, force, kinds);
   if (!exists) {
     try {
       await fsp.mkdir(target);
