@@ -119,12 +119,14 @@ export function turboMerge(
  * How backends without a fused kernel match tokens. 'readback': on the CPU after reading metric and
  * clsAttn back (a sort in JS; cheap where tensors live in CPU memory). 'device': with tfjs ops on
  * the backend, no read-back (src/ops/kernels/composite/turbo_merge_device.ts). 'auto' (default):
- * 'device' on the GPU backends, where a read-back stalls the pipeline (webgl, webgpu; measured in
- * docs/BENCHMARKS.md), 'readback' elsewhere.
+ * 'readback' on every backend: measured in headless Chromium on SwiftShader (docs/BENCHMARKS.md,
+ * bench-browser), the on-device matching was 11x slower warm on webgl and 3 % slower on webgpu.
+ * A real GPU pays more for the read-back stall; 'device' is there to try it.
  */
 export type CompositeMatching = 'auto' | 'device' | 'readback';
 
-const DEVICE_MATCHING_BACKENDS = new Set(['webgl', 'webgpu']);
+/** Backends where 'auto' matches on the device: none while read-back measures faster everywhere. */
+const DEVICE_MATCHING_BACKENDS = new Set<string>([]);
 let compositeMatching: CompositeMatching = 'auto';
 
 /** Chooses how the composite TurboMerge matches tokens (see CompositeMatching); returns the previous choice. */
