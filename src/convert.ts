@@ -95,9 +95,10 @@ export async function stripTurboModel(inDir: string, outDir: string, options: Pi
   }
 }
 
-/** Rewrites a graph in memory; errors name `source` (the model.json it came from). */
-export function rewriteGraph(graph: Graph, options: RewriteOptions, source = 'model.json'): RewriteSummary {
+/** Rewrites a graph in memory; missing Turbo options take their defaults (src/turbo/options.ts). */
+export function rewriteGraph(graph: Graph, partial: Partial<RewriteOptions>, source = 'model.json'): RewriteSummary {
   try {
+    const options: RewriteOptions = { ...resolveOptions(partial), architecture: partial.architecture, portable: partial.portable };
     const plan = planTurbo(graph, options);
     checkScheduleFits(plan.schedule, plan.tokenCount);
     const summary = applyTurbo(graph, plan, options);

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel } from '../convert';
 import { SavedModelInfo } from '../savedmodel/write';
 import { estimateFlopRatio } from '../turbo/schedule';
-import { RSchedule } from '../turbo/options';
+import { DEFAULT_TURBO_OPTIONS, RSchedule } from '../turbo/options';
 import { runCli } from './run';
 import { tuneAndConvert } from './tune';
 import { progressBar } from './progress';
@@ -62,12 +62,12 @@ export function buildProgram(): Command {
     .description('Rewrite a tfjs graph model (model.json + shards) with Turbo token merging.')
     .argument('[IN_DIR]', 'input graph model directory (default: the embedded ViT-Tiny/16-224)')
     .argument('[OUT_DIR]', 'output directory (default: <IN_DIR name>-turbo in the current directory)')
-    .addOption(new Option('--r <r>', 'tokens merged per block: R, or R,INFLECT for a linear schedule').argParser(parseR).default(16).conflicts('rList'))
+    .addOption(new Option('--r <r>', 'tokens merged per block: R, or R,INFLECT for a linear schedule').argParser(parseR).default(DEFAULT_TURBO_OPTIONS.r).conflicts('rList'))
     .option('--r-list <list>', 'one r per block, comma-separated (padded with 0)', parseRList)
-    .option('--alpha <alpha>', 'weight of class-token attention in the ranking (0 = ToMe)', decimal('--alpha', 0, 10000), 5)
-    .option('--beta <beta>', 'per-layer decay of alpha', decimal('--beta', 0, 100), 1)
-    .option('--gamma <gamma>', 'layer at which the alpha weight peaks', decimal('--gamma', -1000, 1000), 0)
-    .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), 0)
+    .option('--alpha <alpha>', 'weight of class-token attention in the ranking (0 = ToMe)', decimal('--alpha', 0, 10000), DEFAULT_TURBO_OPTIONS.alpha)
+    .option('--beta <beta>', 'per-layer decay of alpha', decimal('--beta', 0, 100), DEFAULT_TURBO_OPTIONS.beta)
+    .option('--gamma <gamma>', 'layer at which the alpha weight peaks', decimal('--gamma', -1000, 1000), DEFAULT_TURBO_OPTIONS.gamma)
+    .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), DEFAULT_TURBO_OPTIONS.rThreshold)
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
     .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')

@@ -15,6 +15,7 @@ import { estimateFlopRatio } from '../turbo/schedule';
 import { runCli } from './run';
 import { TurboInputError } from '../errors';
 import { packageRoot } from '../paths';
+import { DEFAULT_TURBO_OPTIONS } from '../turbo/options';
 
 const DEFAULT_IMAGE = path.join(packageRoot(), 'assets', 'hare.jpg');
 
@@ -44,8 +45,8 @@ export function buildDemoProgram(log: (line: string) => void = console.log): Com
   .description('Convert the embedded ViT-Tiny with Turbo and classify a photo with both models.')
   .argument('[IMAGE]', 'JPEG or PNG to classify', DEFAULT_IMAGE)
   .option('--out <dir>', 'where the Turbo model is written', 'out/vit-tiny-patch16-224-turbo')
-  .option('--r <r>', 'tokens merged per block', (s) => Number(s), 16)
-  .option('--alpha <alpha>', 'class-attention weight (0 = ToMe)', (s) => Number(s), 5)
+  .option('--r <r>', 'tokens merged per block', (s) => Number(s), DEFAULT_TURBO_OPTIONS.r as number)
+  .option('--alpha <alpha>', 'class-attention weight (0 = ToMe)', (s) => Number(s), DEFAULT_TURBO_OPTIONS.alpha)
   .addOption(
     new Option('--backend <name>', 'default: tensorflow when tfjs-node is installed (npm run setup:native), else wasm').choices(NODE_BACKENDS),
   )

@@ -1,7 +1,7 @@
 // turboMerge: the public op. Validates its arguments (messages name the argument), then runs the
 // fused kernel of the active backend if there is one (cpu, wasm) and the composite otherwise.
 import * as tf from '@tensorflow/tfjs-core';
-import { count, finite } from '../turbo/options';
+import { DEFAULT_TURBO_OPTIONS, count, finite } from '../turbo/options';
 import { TurboMerge, TurboMergeAttrs } from './kernel_names';
 import { MergeResult, turboMergeComposite } from './kernels/composite/turbo_merge';
 import { turboMergeOnDevice } from './kernels/composite/turbo_merge_device';
@@ -32,12 +32,12 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
   if (!o || typeof o !== 'object') throw new Error('turboMerge: options must be an object with at least { r }');
   const attrs: TurboMergeAttrs = {
     r: o.r,
-    alpha: o.alpha ?? 5,
-    beta: o.beta ?? 1,
-    gamma: o.gamma ?? 0,
+    alpha: o.alpha ?? DEFAULT_TURBO_OPTIONS.alpha,
+    beta: o.beta ?? DEFAULT_TURBO_OPTIONS.beta,
+    gamma: o.gamma ?? DEFAULT_TURBO_OPTIONS.gamma,
     layer: o.layer ?? 0,
     protectedTokens: o.protectedTokens ?? 1,
-    rThreshold: o.rThreshold ?? 0,
+    rThreshold: o.rThreshold ?? DEFAULT_TURBO_OPTIONS.rThreshold,
   };
   const named = (f: () => void) => {
     try {

@@ -12,7 +12,6 @@ import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { registerTurboOps } from '../ops/register';
 import { planTurbo } from '../rewrite/pass';
 import { BackendName, defaultBackend, useBackend } from '../runtime/backend';
-import { DEFAULT_TURBO_OPTIONS } from '../turbo/options';
 import { CalibrationSet } from './calibration';
 import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
 import { Agreement, agreement, compareAgreement } from './score';
@@ -144,7 +143,7 @@ async function pairedSpeedup(base: Runner, cand: Runner, x: tf.Tensor, pairs = 7
 
 function rewritten(graph: Graph, c: Candidate, architecture?: string): Graph {
   const g = cloneGraph(graph);
-  rewriteGraph(g, { ...DEFAULT_TURBO_OPTIONS, r: c.schedule, alpha: c.alpha, architecture });
+  rewriteGraph(g, { r: c.schedule, alpha: c.alpha, architecture });
   return g;
 }
 
