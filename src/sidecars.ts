@@ -5,6 +5,7 @@
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { TurboInputError } from './errors';
+import { readRegularFile } from './graph/safe_read';
 
 export const SIDECAR_FILES = ['preprocessing.json', 'imagenet-classes.txt', 'labels.txt'] as const;
 
@@ -18,9 +19,11 @@ export async function readSidecars(modelDir: string): Promise<Record<string, Uin
     const file = path.join(modelDir, name);
     const st = await fsp.lstat(file).catch(() => null);
     if (!st) continue;
-    if (!st.isFile()) throw new TurboInputError(file, 'is not a regular file');
-    if (st.size > MAX_SIDECAR_BYTES) throw new TurboInputError(file, `is ${st.size} bytes, more than a ${name} can need (${MAX_SIDECAR_BYTES})`);
-    out[name] = await fsp.readFile(file);
+    if (st.isSymbolicLink()) throw new TurboInputError(file, 'is a symlink; sidecar files must be regular files in the model directory');
+    // Opened without blocking and checked with fstat: a file swapped for a FIFO since lstat cannot hang us.
+    const { data, size } = await readRegularFile(file, MAX_SIDECAR_BYTES + 1);
+    if (size > MAX_SIDECAR_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than a ${name} can need (${MAX_SIDECAR_BYTES})`);
+    out[name] = data;
   }
   return out;
 }

@@ -84,7 +84,7 @@ describe('1. devices and FIFOs are never read', () => {
     const m = copyModel();
     fs.rmSync(path.join(m, SHARD));
     fs.symlinkSync('/dev/zero', path.join(m, SHARD));
-    expectRefused(await cli(m, out()), SHARD, 'leaves the model directory');
+    expectRefused(await cli(m, out()), SHARD, 'leaves its directory');
     noOutput();
   });
   test('a shard that is a FIFO', async () => {
@@ -129,7 +129,7 @@ describe('2. shard paths stay inside the model directory', () => {
     const m = copyModel();
     fs.renameSync(path.join(m, SHARD), path.join(tmp, 'outside.bin'));
     fs.symlinkSync(path.join(tmp, 'outside.bin'), path.join(m, SHARD));
-    expectRefused(await cli(m, out()), SHARD, 'leaves the model directory');
+    expectRefused(await cli(m, out()), SHARD, 'leaves its directory');
     noOutput();
   });
   test('a symlink that stays inside is fine', async () => {

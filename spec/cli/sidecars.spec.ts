@@ -27,6 +27,6 @@ test('a sidecar that is a directory is refused, and nothing is written', async (
   fs.rmSync(path.join(input, 'preprocessing.json'));
   fs.mkdirSync(path.join(input, 'preprocessing.json'));
   const out = path.join(tmp, 'out');
-  await expect(convertWithTurbo(input, out, { r: 8 })).rejects.toThrow(/preprocessing\.json: is not a regular file/);
+  await expect(convertWithTurbo(input, out, { r: 8 })).rejects.toThrow(/preprocessing\.json: is a directory, expected a regular file/);
   expect(fs.existsSync(out)).toBe(false);
 });

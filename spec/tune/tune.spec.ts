@@ -76,6 +76,31 @@ test('the CLI writes the tuned model, its settings and the search log', async ()
   expect(tuneLog.log).toHaveLength(4);
 });
 
+test('fixed settings (--portable, --beta, ...) are scored and written as given', async () => {
+  const out = path.join(tmp, 'tuned-portable');
+  const r = await cli(model, out, '--target-flops', '1.3', '--calibrate', images, '--max-evals', '2', '--portable', '--beta', '0.9', '--no-prop-attn');
+  expect(r).toEqual({ code: 0, err: '' });
+  const j = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
+  expect(j.userDefinedMetadata.turbo).toMatchObject({ portable: true, beta: 0.9, propAttn: false });
+  expect(j.modelTopology.node.filter((n: { op: string }) => n.op.startsWith('Turbo'))).toEqual([]);
+});
+
+test('labels.csv cannot point outside the calibration folder', async () => {
+  const dir = path.join(tmp, 'escape');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(images, 'crop0.jpg'), path.join(dir, 'a.jpg'));
+  fs.writeFileSync(path.join(dir, 'labels.csv'), `file,label\na.jpg,1\n../images/crop1.jpg,2\n`);
+  const r = await cli(model, path.join(tmp, 'out-escape'), '--target-flops', '1.3', '--calibrate', dir);
+  expect(r.code).not.toBe(0);
+  expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.err).toContain('labels.csv');
+  expect(r.err).toContain("'..'");
+  fs.writeFileSync(path.join(dir, 'labels.csv'), `file,label\na.jpg,1\nlink.jpg,2\n`);
+  fs.symlinkSync(path.join(images, 'crop1.jpg'), path.join(dir, 'link.jpg'));
+  const r2 = await cli(model, path.join(tmp, 'out-escape'), '--target-flops', '1.3', '--calibrate', dir);
+  expect(r2.err).toContain('leaves its directory');
+});
+
 describe('bad input is one line', () => {
   test.each([
     [['--target-flops', '1.3', '--calibrate', 'EMPTY'], 'needs at least 2'],

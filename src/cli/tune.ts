@@ -21,6 +21,11 @@ export interface TuneCliOptions {
   backend?: BackendName;
   calibrationLimit?: number;
   architecture?: string;
+  beta?: number;
+  gamma?: number;
+  rThreshold?: number;
+  propAttn?: boolean;
+  portable?: boolean;
   force?: boolean;
   dryRun?: boolean;
 }
@@ -55,6 +60,7 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
       seed: o.seed,
       backend: o.backend,
       architecture: o.architecture,
+      fixed: { beta: o.beta, gamma: o.gamma, rThreshold: o.rThreshold, propAttn: o.propAttn, portable: o.portable },
       onProgress: ({ done, total, best }) => {
         tuning.setTotal(total);
         tuning.update(done, { best: best ? `best: ${best.shape}, alpha ${best.alpha}, agreement ${pct(best.search.top1)}` : '' });
@@ -75,6 +81,11 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
   const options: ConvertOptions = {
     r: c.schedule,
     alpha: c.alpha,
+    beta: o.beta,
+    gamma: o.gamma,
+    rThreshold: o.rThreshold,
+    propAttn: o.propAttn,
+    portable: o.portable,
     architecture: o.architecture,
     force: o.force,
     sideFiles: { 'turbo-tune.json': `${JSON.stringify(result, null, 1)}\n` },

@@ -10,7 +10,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { ManifestError, OutputError, TurboInputError } from '../errors';
 import { Graph, storedByteLength } from './ir';
 import { checkReplaceable, moveIntoPlace, outputFailure } from '../output_dir';
-import { readModelJsonText, readShard, realModelDir } from './safe_read';
+import { readModelJsonText, readShard, realDirOf } from './safe_read';
 import { ModelJson, StoredWeight, WeightSpec, WeightsManifestGroup } from './types';
 import { checkGraphAgainstManifest, checkManifest, checkModelJsonShape } from './validate_input';
 
@@ -39,7 +39,7 @@ export async function readGraphModel(dirOrFile: string, opts: ReadOptions = {}):
   const { jsonPath, json, text } = await readModelJson(dirOrFile);
   checkGraphAgainstManifest(json, jsonPath);
   const dir = path.dirname(jsonPath);
-  const realDir = await realModelDir(dir);
+  const realDir = await realDirOf(dir);
   const weights: StoredWeight[] = [];
   const shardSizes: number[][] = [];
   const total = json.weightsManifest.reduce((s, g) => s + g.weights.reduce((t, w) => t + storedByteLength(w), 0), 0);

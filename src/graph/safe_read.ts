@@ -86,10 +86,11 @@ export async function readModelJsonText(file: string): Promise<string> {
 }
 
 /**
- * The real path of the model directory, against which every shard's real path is checked.
- * Resolving it once means a model directory reached through a symlink still works.
+ * The real path of a directory (the model's, a calibration folder), against which the real path of
+ * every file read from it is checked. Resolving it once means a directory reached through a symlink
+ * still works.
  */
-export async function realModelDir(dir: string): Promise<string> {
+export async function realDirOf(dir: string): Promise<string> {
   try {
     return await fsp.realpath(dir);
   } catch (e) {
@@ -101,19 +102,27 @@ export async function realModelDir(dir: string): Promise<string> {
 export async function readShard(dir: string, realDir: string, shardPath: string, jsonPath: string, maxBytes: number): Promise<BoundedRead> {
   const problem = shardPathProblem(shardPath);
   if (problem) throw new ManifestError(jsonPath, `weightsManifest path ${JSON.stringify(shardPath)} ${problem}`);
-  const shown = path.join(dir, shardPath);
+  return readFileInside(dir, realDir, shardPath, maxBytes, 'weight shard not found (listed in model.json)');
+}
+
+/**
+ * Reads up to `maxBytes` of `name` (a relative path someone else wrote, already checked with
+ * shardPathProblem) inside `dir`, refusing it when its real path leaves `realDir`.
+ */
+export async function readFileInside(dir: string, realDir: string, name: string, maxBytes: number, missing = 'not found'): Promise<BoundedRead> {
+  const shown = path.join(dir, name);
   let real: string;
   try {
     real = await fsp.realpath(shown);
   } catch (e) {
-    throw new TurboInputError(shown, openProblem(e, 'weight shard not found (listed in model.json)'));
+    throw new TurboInputError(shown, openProblem(e, missing));
   }
   if (!real.startsWith(realDir + path.sep)) {
-    throw new TurboInputError(shown, 'is a symlink that leaves the model directory; copy the model with its links resolved (cp -rL)');
+    throw new TurboInputError(shown, 'is a symlink that leaves its directory; copy the files with their links resolved (cp -rL)');
   }
   try {
     // O_NOFOLLOW: the real path has no links left; one appearing now is a race we refuse.
-    return await readRegularFile(real, maxBytes, 'weight shard not found (listed in model.json)', constants.O_NOFOLLOW);
+    return await readRegularFile(real, maxBytes, missing, constants.O_NOFOLLOW);
   } catch (e) {
     // Name the path as the manifest gives it, not its resolved target.
     if (e instanceof TurboInputError) throw new TurboInputError(shown, e.problem);

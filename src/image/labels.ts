@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TurboInputError } from '../errors';
+import { shardPathProblem } from '../graph/safe_read';
 
 export interface Labelled {
   file: string;
@@ -86,6 +87,8 @@ export function readLabels(dir: string): Labelled[] {
     const file = fields[fi].trim();
     const text = fields[li].trim();
     if (!file) throw new TurboInputError(csv, `line ${line}: empty file name`);
+    const unsafe = shardPathProblem(file);
+    if (unsafe) throw new TurboInputError(csv, `line ${line}: file ${JSON.stringify(file)} ${unsafe.replace('shard paths must be relative to model.json', 'image names must be relative to the folder').replace('shard paths must stay inside the model directory', 'images must be inside the folder')}`);
     if (!/^\d+$/.test(text)) throw new TurboInputError(csv, `line ${line}: label '${text}' is not a class index (a non-negative integer)`);
     const first = seen.get(file);
     if (first !== undefined) throw new TurboInputError(csv, `line ${line}: '${file}' is listed twice (first on line ${first})`);

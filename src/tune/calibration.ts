@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { OptionsError, TurboInputError } from '../errors';
+import { readFileInside, realDirOf } from '../graph/safe_read';
 import { readLabels } from '../image/labels';
 import { Preprocessing, preprocessImage } from '../image/preprocess';
 
@@ -17,6 +18,8 @@ export interface CalibrationSet {
 }
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
+/** Larger than any photo worth calibrating on. */
+const MAX_IMAGE_BYTES = 64 << 20;
 
 export async function readCalibrationSet(dir: string, prep: Preprocessing, limit?: number, onImage?: (done: number, total: number) => void): Promise<CalibrationSet> {
   if (!fs.existsSync(dir)) throw new OptionsError('--calibrate', `${dir}: not found`);
@@ -28,10 +31,17 @@ export async function readCalibrationSet(dir: string, prep: Preprocessing, limit
   if (files.length < 2) throw new OptionsError('--calibrate', `${dir}: ${files.length} image(s); the tuner needs at least 2 (one half to search, one to confirm)`);
   const crop = prep.center_crop;
   const data = new Float32Array(files.length * 3 * crop * crop);
+  const realDir = await realDirOf(dir);
   for (const [i, f] of files.entries()) {
-    const file = path.join(dir, f);
-    if (!fs.existsSync(file)) throw new TurboInputError(file, 'image not found (listed in labels.csv)');
-    data.set(await preprocessImage(file, prep), i * 3 * crop * crop);
+    // Names come from labels.csv, which is as untrusted as a model: regular files inside the folder only.
+    const { data: bytes, size } = await readFileInside(dir, realDir, f, MAX_IMAGE_BYTES + 1, labelled ? 'image not found (listed in labels.csv)' : 'not found');
+    if (size > MAX_IMAGE_BYTES) throw new TurboInputError(path.join(dir, f), `is ${size} bytes, more than a calibration image may be (${MAX_IMAGE_BYTES})`);
+    try {
+      data.set(await preprocessImage(bytes, prep), i * 3 * crop * crop);
+    } catch (e) {
+      if (e instanceof TurboInputError) throw new TurboInputError(path.join(dir, f), e.problem);
+      throw e;
+    }
     onImage?.(i + 1, files.length);
   }
   const labels = labelled?.slice(0, files.length).map((l) => l.label);

@@ -10,6 +10,8 @@ export interface ModelShape {
   blocks: number;
   protectedTokens: number;
   dims: BlockDims;
+  /** No merging below this many tokens (default 0). */
+  rThreshold?: number;
 }
 
 /** A schedule family: r per block as a function of one level. */
@@ -58,7 +60,7 @@ export const SHAPES: readonly Shape[] = [
 export const ALPHAS: readonly number[] = [1, 5, 0, 2];
 
 export function flopRatio(shape: ModelShape, schedule: number[]): number {
-  return estimateFlopRatio(shape.tokenCount, tokenCounts(shape.tokenCount, schedule, shape.protectedTokens, 0), shape.dims);
+  return estimateFlopRatio(shape.tokenCount, tokenCounts(shape.tokenCount, schedule, shape.protectedTokens, shape.rThreshold ?? 0), shape.dims);
 }
 
 /** The smallest level of `s` whose FLOP ratio reaches `target`, or undefined if none does. */

@@ -10,7 +10,7 @@ import { OptionsError } from '../errors';
 import { Graph } from '../graph/ir';
 import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { registerTurboOps } from '../ops/register';
-import { planTurbo } from '../rewrite/pass';
+import { RewriteOptions, planTurbo } from '../rewrite/pass';
 import { BackendName, defaultBackend, useBackend } from '../runtime/backend';
 import { CalibrationSet } from './calibration';
 import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
@@ -33,6 +33,8 @@ export interface TuneOptions {
   /** Batch size of the speed measurement (default 8). */
   speedBatch?: number;
   architecture?: string;
+  /** Settings the tuner keeps fixed (beta, gamma, rThreshold, propAttn, portable): candidates are scored as they will be written. */
+  fixed?: Partial<Omit<RewriteOptions, 'r' | 'alpha' | 'architecture'>>;
   onProgress?: (p: TuneProgress) => void;
 }
 
@@ -141,9 +143,9 @@ async function pairedSpeedup(base: Runner, cand: Runner, x: tf.Tensor, pairs = 7
   return ratios[ratios.length >> 1];
 }
 
-function rewritten(graph: Graph, c: Candidate, architecture?: string): Graph {
+function rewritten(graph: Graph, c: Candidate, options: TuneOptions): Graph {
   const g = cloneGraph(graph);
-  rewriteGraph(g, { r: c.schedule, alpha: c.alpha, architecture });
+  rewriteGraph(g, { ...options.fixed, r: c.schedule, alpha: c.alpha, architecture: options.architecture });
   return g;
 }
 
@@ -161,14 +163,20 @@ export async function tuneTurbo(model: string | Graph, images: CalibrationSet, o
   const graph = typeof model === 'string' ? await readGraphModel(model) : model;
   const plan = planTurbo(cloneGraph(graph), { r: 0, rThreshold: 0, architecture: options.architecture });
   if (!plan.dims) throw new OptionsError('--target-flops', 'the model does not show its block widths, so FLOPs cannot be estimated');
-  const shape: ModelShape = { tokenCount: plan.tokenCount, blocks: plan.blocks.length, protectedTokens: plan.protectedTokens, dims: plan.dims };
+  const shape: ModelShape = {
+    tokenCount: plan.tokenCount,
+    blocks: plan.blocks.length,
+    protectedTokens: plan.protectedTokens,
+    dims: plan.dims,
+    rThreshold: options.fixed?.rThreshold ?? 0,
+  };
   const [searchRows, confirmRows] = splitHalves(n, options.seed ?? 1);
   const scoreBackend = defaultBackend();
   const speedBackend = options.backend ?? scoreBackend;
 
   await useBackend(scoreBackend);
   const base = await load(cloneGraph(graph));
-  const ref = await logits(base, images.inputs);
+  const ref = await logits(base, images.inputs).finally(() => base.model.dispose());
   const labels = images.labels;
   const baseline = {
     search: labels ? agreement(ref.data, ref.data, ref.classes, searchRows, labels).accuracy : undefined,
@@ -179,9 +187,13 @@ export async function tuneTurbo(model: string | Graph, images: CalibrationSet, o
   const outputs = new WeakMap<ScoredCandidate, Float32Array>();
   const score = async (c: Candidate): Promise<ScoredCandidate> => {
     await useBackend(scoreBackend);
-    const r = await load(rewritten(graph, c, options.architecture));
-    const out = await logits(r, images.inputs);
-    r.model.dispose();
+    const r = await load(rewritten(graph, c, options));
+    let out;
+    try {
+      out = await logits(r, images.inputs);
+    } finally {
+      r.model.dispose();
+    }
     const scored = { ...c, search: agreement(ref.data, out.data, ref.classes, searchRows, labels) };
     outputs.set(scored, out.data);
     return scored;
@@ -189,14 +201,19 @@ export async function tuneTurbo(model: string | Graph, images: CalibrationSet, o
   const speedOf = async (c: Candidate): Promise<number> => {
     await useBackend(speedBackend);
     const b = await load(cloneGraph(graph));
-    const r = await load(rewritten(graph, c, options.architecture));
     const batch = Math.min(options.speedBatch ?? 8, n);
     const x = tf.slice(images.inputs, [0, 0, 0, 0], [batch, -1, -1, -1]);
-    const s = await pairedSpeedup(b, r, x);
-    tf.dispose(x);
-    b.model.dispose();
-    r.model.dispose();
-    return s;
+    try {
+      const r = await load(rewritten(graph, c, options));
+      try {
+        return await pairedSpeedup(b, r, x);
+      } finally {
+        r.model.dispose();
+      }
+    } finally {
+      tf.dispose(x);
+      b.model.dispose();
+    }
   };
 
   // A measured target becomes a FLOP target through the backend's efficiency on a probe candidate.
@@ -244,7 +261,6 @@ export async function tuneTurbo(model: string | Graph, images: CalibrationSet, o
       throw new OptionsError('--target-speedup', `${targetSpeedup}x was not reached on ${speedBackend}: the best candidate measured ${chosen.speedup!.toFixed(2)}x (FLOP ratio ${chosen.flops.toFixed(2)})`);
     }
   }
-  base.model.dispose();
   return {
     chosen,
     confirm: agreement(ref.data, outputs.get(chosen)!, ref.classes, confirmRows, labels),
