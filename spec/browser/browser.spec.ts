@@ -18,6 +18,7 @@ import { loadTurboModel } from '../../src/runtime/load';
 import { useBackend } from '../../src/runtime/backend';
 import type { ModelRun } from './page';
 import sharp from 'sharp';
+import { required } from '../helpers/required';
 
 const ROOT = packageRoot();
 const FIXTURES = path.join(ROOT, 'spec', 'fixtures', 'parity');
@@ -182,7 +183,9 @@ test.each(['wasm', 'webgl'])('%s: original and Turbo ViT-Tiny logits within 1e-4
 
 test('webgpu (SwiftShader): original and Turbo logits within 1e-4 of Node, where Chromium gives an adapter', async () => {
   if (!(await page.evaluate(() => window.turboPage.hasBackend('webgpu')))) {
-    // Stated in the output, not skipped quietly: this Chromium build or machine has no WebGPU adapter.
+    // CI requires the adapter (TFJS_TURBO_REQUIRE=webgpu): there a missing one is a failure.
+    if (required('webgpu')) throw new Error('webgpu: no adapter in this Chromium, and TFJS_TURBO_REQUIRE includes webgpu');
+    // Elsewhere stated in the output, not skipped quietly: this Chromium build or machine has no WebGPU adapter.
     console.warn('NOT TESTED: webgpu: no adapter in this Chromium');
     results.push('webgpu: NOT TESTED (no adapter)');
     return;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { turboOpLibraryPath } from '../../src/native/op_library';
 import { TurboMerge } from '../../src/ops/kernel_names';
 import { nativeInstalled } from '../helpers/backends';
+import { notTested } from '../helpers/required';
 
 /** null when the native suites can run, else why not. */
 export function nativeOpsMissing(): string | null {
@@ -23,9 +24,7 @@ export function describeNative(name: string, suite: () => void): void {
     describe(name, suite);
     return;
   }
-  test(`NOT TESTED: ${name}: ${missing}`, () => {
-    console.warn(`native Turbo ops NOT tested (${name}): ${missing}`);
-  });
+  notTested('native', name, missing);
 }
 
 /** Throws unless the active backend runs TurboMerge with the native kernel. */

@@ -1,5 +1,5 @@
-// The on-device composite TurboMerge (matching with tfjs ops, no read-back; webgl and webgpu use
-// it by default) against the official merge cases and the TURBO.md worked example, on cpu and wasm
+// The on-device composite TurboMerge (matching with tfjs ops, no read-back; setCompositeMatching('device')
+// selects it) against the official merge cases and the TURBO.md worked example, on cpu and wasm
 // (and tensorflow when tfjs-node is installed) with the fused kernels removed; and token for token
 // against the read-back composite on random inputs with ties. The browser suite
 // (spec/browser/browser.spec.ts) runs the same cases on webgl.

@@ -14,8 +14,11 @@ import { defaultBackend, describeBackend, useBackend } from '../../src/runtime/b
 import { loadTurboModel } from '../../src/runtime/load';
 import { nativeInstalled } from '../helpers/backends';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff } from '../helpers/parity';
+import { required } from '../helpers/required';
 
 const NATIVE = nativeInstalled();
+
+if (required('native')) test('tfjs-node is installed, as TFJS_TURBO_REQUIRE demands', () => expect(NATIVE).toBe(true));
 
 let tmp: string;
 beforeAll(() => {

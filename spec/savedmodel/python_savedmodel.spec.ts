@@ -13,6 +13,7 @@ import { turboOpLibraryPath } from '../../src/native/op_library';
 import { packageRoot } from '../../src/paths';
 import { writeSavedModel } from '../../src/savedmodel/write';
 import { nativeInstalled } from '../helpers/backends';
+import { notTested } from '../helpers/required';
 import { runInNode } from '../helpers/node_child';
 import { FIXTURES, argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from '../helpers/parity';
 import { SavedModelRunJson } from '../helpers/savedmodel_child';
@@ -39,7 +40,7 @@ function runPython(dir: string, opLibrary: string | null): { logits: Float32Arra
 
 const why = missing();
 if (why) {
-  test(`NOT TESTED: SavedModels in Python TensorFlow: ${why}`, () => console.warn(`SavedModels in Python NOT tested: ${why}`));
+  notTested('python', 'SavedModels in Python TensorFlow', why);
 } else {
   const parity = loadVitTinyParity();
   let tmp: string;

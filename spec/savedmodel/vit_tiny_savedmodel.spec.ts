@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { EMBEDDED_MODEL_DIR } from '../../src/convert';
 import { nativeInstalled } from '../helpers/backends';
+import { notTested } from '../helpers/required';
 import { runInNode } from '../helpers/node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff } from '../helpers/parity';
 import { SavedModelRunJson } from '../helpers/savedmodel_child';
@@ -15,9 +16,7 @@ const CHILD = path.join(__dirname, '..', 'helpers', 'savedmodel_child.ts');
 const TFJS_CONVERTER_MODEL = path.join(EMBEDDED_MODEL_DIR, '..', 'vit-tiny-patch16-224-tfjs-converter');
 
 if (!nativeInstalled()) {
-  test('SavedModel suites need tfjs-node', () => {
-    console.log('spec/savedmodel: @tensorflow/tfjs-node is not installed (npm run setup:native); SavedModel cases not registered');
-  });
+  notTested('native', 'unmerged ViT-Tiny SavedModels', '@tensorflow/tfjs-node is not installed (npm run setup:native)');
 } else {
   const parity = loadVitTinyParity();
   const official = parity.results.find((r) => r.config.r === 0)!;

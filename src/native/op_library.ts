@@ -9,6 +9,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
 import { packageRoot } from '../paths';
 import { tryLoadNativeBackend } from '../runtime/backend';
 
@@ -25,10 +26,14 @@ export interface TurboOpLibrary {
 
 /** What scripts/build-native-ops.ts wrote next to the library (the fields read here). */
 interface Manifest {
+  format?: number;
   npmPackage: string;
   tfVersion: string;
   ops: string[];
 }
+
+/** The build manifest's layout version this loader understands (scripts/build-native-ops.ts writes it). */
+const MANIFEST_FORMAT = 1;
 
 const LIBRARY = 'libturbo_ops.so';
 const LOADER = 'turbo_loader.node';
@@ -90,7 +95,14 @@ function staleBuild(dir: string): string | null {
       continue;
     }
     // The same package order as src/runtime/backend.ts: the first installed one is the one loaded.
-    return pkg === m.npmPackage ? null : `the op library was built for ${m.npmPackage} but ${pkg} is loaded: run \`npm run build:native-ops -- --force\``;
+    if (pkg !== m.npmPackage) return `the op library was built for ${m.npmPackage} but ${pkg} is loaded: run \`npm run build:native-ops -- --force\``;
+    break;
+  }
+  if (m.format !== MANIFEST_FORMAT) return `the op library's manifest has format ${String(m.format)}, expected ${MANIFEST_FORMAT}: run \`npm run build:native-ops -- --force\``;
+  // A different TensorFlow behind the same package name (another pin, --gpu) has another C++ ABI.
+  const loaded = (tf.findBackend('tensorflow') as unknown as { binding?: { TF_Version?: string } } | undefined)?.binding?.TF_Version;
+  if (loaded && m.tfVersion && loaded !== m.tfVersion) {
+    return `the op library was built for TensorFlow ${m.tfVersion} but ${loaded} is loaded: run \`npm run build:native-ops -- --force\``;
   }
   return null;
 }
