@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerOp } from '@tensorflow/tfjs-converter';
 import type { GraphNode } from '@tensorflow/tfjs-converter';
-import { TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge } from './kernel_names';
+import { TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge, decodeMergeAttrs } from './kernel_names';
 import { cpuKernels } from './kernels/cpu/turbo_merge';
 import { wasmKernels } from './kernels/wasm/turbo_merge';
 import { checkMergeInputs, mergeAttrs, runMerge } from './turbo_merge';
@@ -62,16 +62,8 @@ export function unregisterFusedKernels(): void {
  * (src/rewrite/pass.ts). Exported so scripts/bench_native can wrap it to time the op whole.
  */
 export function mergeNode(node: GraphNode): tf.Tensor[] {
-  const a = node.attrs;
-  const attrs: TurboMergeAttrs = mergeAttrs({
-    r: a.r as number,
-    alpha: a.alpha as number,
-    beta: a.beta as number,
-    gamma: a.gamma as number,
-    layer: a.layer as number,
-    protectedTokens: a.protected_tokens as number,
-    rThreshold: a.r_threshold as number,
-  });
+  const decoded = decodeMergeAttrs((name) => node.attrs[name] as number | undefined);
+  const attrs: TurboMergeAttrs = mergeAttrs({ ...decoded, r: decoded.r as number });
   const [x, metric, clsAttn, size] = node.inputs;
   checkMergeInputs(x, metric, clsAttn, size ?? null);
   const out = runMerge(x as tf.Tensor3D, metric as tf.Tensor3D, clsAttn as tf.Tensor2D, (size as tf.Tensor2D) ?? null, attrs);

@@ -11,10 +11,10 @@
 //   merge_wavg), size' = M·size.
 // Comparisons are Equal + Cast rather than OneHot: tfjs-wasm's OneHot ignores the float dtype.
 
-import { Graph, attrInt, formatRef } from '../graph/ir';
+import { Graph, formatRef } from '../graph/ir';
 import { TfBuilder } from '../graph/tf_builder';
 import { NodeDef } from '../graph/types';
-import { TurboMerge, TurboPropAttnBias } from '../ops/kernel_names';
+import { TurboMerge, TurboPropAttnBias, decodeMergeAttrs } from '../ops/kernel_names';
 import { effectiveR, mergeWeight } from '../turbo/schedule';
 
 export interface LoweringReport {
@@ -60,10 +60,13 @@ function replaceOutputs(graph: Graph, node: NodeDef, outputs: (string | undefine
 /** [x', size', assignment] for one TurboMerge receiving `n` tokens. */
 function lowerMerge(tf: TfBuilder, graph: Graph, node: NodeDef, n: number): [string, string, string | undefined] {
   const [x, metric, clsAttn, sizeIn] = node.input!.filter((r) => !r.startsWith('^'));
-  const attr = (k: string) => Number(node.attr?.[k]?.f ?? node.attr?.[k]?.i ?? 0);
-  const p = attrInt(node, 'protected_tokens') ?? 1;
-  const r = effectiveR(attrInt(node, 'r') ?? 0, n, p, attrInt(node, 'r_threshold') ?? 0);
-  const c = mergeWeight(attr('alpha'), attr('beta'), attr('gamma'), attrInt(node, 'layer') ?? 0);
+  const a = decodeMergeAttrs((name) => {
+    const v = node.attr?.[name];
+    return v?.f !== undefined ? Number(v.f) : v?.i !== undefined ? Number(v.i) : undefined;
+  });
+  const p = a.protectedTokens ?? 1;
+  const r = effectiveR(a.r ?? 0, n, p, a.rThreshold ?? 0);
+  const c = mergeWeight(a.alpha ?? 0, a.beta ?? 1, a.gamma ?? 0, a.layer ?? 0);
   const base = `${node.name}/lowered`;
   const at = (s: string) => graph.uniqueName(`${base}/${s}`);
   const size = sizeIn ?? tf.unary(at('ones'), 'OnesLike', clsAttn);

@@ -9,7 +9,7 @@ import { EditJournal, Graph, boolAttr, floatAttr, formatRef, intAttr } from '../
 import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
-import { TurboMergeAttrs } from '../ops/kernel_names';
+import { MERGE_GRAPH_ATTRS, TurboMergeAttrs } from '../ops/kernel_names';
 import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
 import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
 import { BlockDims, blockDims } from './dims';
@@ -204,15 +204,7 @@ function addMerge(
     name: `${scope}/merge`,
     op: 'TurboMerge',
     input: size ? [x, metric.name, clsAttn.name, size] : [x, metric.name, clsAttn.name],
-    attr: {
-      r: intAttr(attrs.r),
-      alpha: floatAttr(attrs.alpha),
-      beta: floatAttr(attrs.beta),
-      gamma: floatAttr(attrs.gamma),
-      layer: intAttr(attrs.layer),
-      protected_tokens: intAttr(attrs.protectedTokens),
-      r_threshold: intAttr(attrs.rThreshold),
-    },
+    attr: Object.fromEntries(MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key]) : floatAttr(attrs[key])])),
   });
   graph.replaceAllUses(x, merge.name, new Set([merge.name, metric.name, clsRow.name]));
   return merge;

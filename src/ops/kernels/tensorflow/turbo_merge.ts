@@ -6,6 +6,7 @@
 import { KernelConfig, KernelFunc, TensorInfo, findBackendFactory } from '@tensorflow/tfjs-core';
 import { loadTurboOpLibrary } from '../../../native/op_library';
 import {
+  MERGE_GRAPH_ATTRS,
   TurboMerge,
   TurboMergeAttrs,
   TurboMergeInputs,
@@ -35,16 +36,7 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const int = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_INT, value });
   const float = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_FLOAT, value });
   // The TF op's optional size is a list input of N <= 1 tensors (native/ops/turbo_ops.cc).
-  const opAttrs = [
-    int('N', size ? 1 : 0),
-    int('r', a.r),
-    float('alpha', a.alpha),
-    float('beta', a.beta),
-    float('gamma', a.gamma),
-    int('layer', a.layer),
-    int('protected_tokens', a.protectedTokens),
-    int('r_threshold', a.rThreshold),
-  ];
+  const opAttrs = [int('N', size ? 1 : 0), ...MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => (kind === 'int' ? int : float)(name, a[key]))];
   return tf.executeMultipleOutputs(TurboMerge, opAttrs, size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], 3);
 };
 
