@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { CompositeMatching, loadTurboModel, setCompositeMatching, turboMerge, warmup } from '../../src/browser';
+import { MergeCase, mergeOptionsOf } from '../ops/merge_case';
 
 setWasmPaths('/wasm/');
 
@@ -67,22 +68,6 @@ async function run(req: RunRequest): Promise<{ backend: string; runs: ModelRun[]
   return { backend: tf.getBackend(), runs };
 }
 
-interface MergeCase {
-  N: number;
-  r: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-  layer: number;
-  classToken: boolean;
-  rThreshold: number;
-  x: number[][][];
-  metric: number[][][];
-  attnCls: number[][];
-  size: number[][] | null;
-  expectedX: number[][][];
-  expectedSize: number[][];
-}
 
 /** The official merge cases on `backend` with `matching`: per case the max |x − expected| and whether sizes match. */
 async function mergeCases(backend: string, casesUrl: string, matching: CompositeMatching): Promise<{ maxDiff: number; sizesEqual: boolean }[]> {
@@ -91,15 +76,7 @@ async function mergeCases(backend: string, casesUrl: string, matching: Composite
   const { cases } = (await (await fetch(casesUrl)).json()) as { cases: MergeCase[] };
   const out = [];
   for (const c of cases) {
-    const res = turboMerge(c.x, c.metric, c.attnCls, c.size, {
-      r: c.r,
-      alpha: c.alpha,
-      beta: c.beta,
-      gamma: c.gamma,
-      layer: c.layer,
-      protectedTokens: c.classToken ? 1 : 0,
-      rThreshold: c.rThreshold,
-    });
+    const res = turboMerge(c.x, c.metric, c.attnCls, c.size, mergeOptionsOf(c));
     const x = (await res.x.array()) as number[][][];
     const size = (await res.size.array()) as number[][];
     tf.dispose([res.x, res.size, res.assignment]);

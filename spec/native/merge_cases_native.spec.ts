@@ -13,7 +13,9 @@ import { useBackend } from '../../src/runtime/backend';
 import { bipartiteMatch, logSizes, mergeWeighted, unmerge } from '../../src/turbo/merge';
 import { effectiveR, mergeWeight } from '../../src/turbo/schedule';
 import { firstRowMismatch, leakedTensors, loadMergeCases, maxAbsDiff } from '../ops/helpers';
+import { runMergeCase } from '../ops/merge_case';
 import { describeNative, expectNativeKernel } from './helpers';
+import { mulberry32 } from '../../src/rng';
 
 const CASES = loadMergeCases();
 const TOL = 1e-5;
@@ -35,17 +37,7 @@ describeNative('native TurboMerge on the tensorflow backend', () => {
     (_name, c) => {
       let out: { x: number[][][]; size: number[][]; assignment: number[][] } | undefined;
       const leaked = leakedTensors(() => {
-        const res = turboMerge(c.x, c.metric, c.attnCls, c.size, {
-          r: c.r,
-          alpha: c.alpha,
-          beta: c.beta,
-          gamma: c.gamma,
-          layer: c.layer,
-          protectedTokens: c.classToken ? 1 : 0,
-          rThreshold: c.rThreshold,
-        });
-        out = { x: res.x.arraySync(), size: res.size.arraySync(), assignment: res.assignment.arraySync() };
-        tf.dispose([res.x, res.size, res.assignment]);
+        out = runMergeCase(c);
       });
       expect(leaked).toBe(0);
       expect(firstRowMismatch(out!.x, c.expectedX, TOL)).toBeNull();
@@ -130,14 +122,3 @@ describeNative('native TurboMerge on the tensorflow backend', () => {
   });
 });
 
-/** Small seeded PRNG (tests must not depend on Math.random). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -35,27 +35,9 @@ export function withComposite<T>(f: () => T): T {
   }
 }
 
-export interface MergeCase {
-  B: number;
-  N: number;
-  C: number;
-  d: number;
-  r: number;
-  alpha: number;
-  classToken: boolean;
-  rThreshold: number;
-  beta: number;
-  gamma: number;
-  layer: number;
-  x: number[][][];
-  metric: number[][][];
-  attnCls: number[][];
-  size: number[][] | null;
-  expectedX: number[][][];
-  expectedSize: number[][];
-}
+export type { MergeCase } from './merge_case';
 
-export function loadMergeCases(): MergeCase[] {
+export function loadMergeCases(): import('./merge_case').MergeCase[] {
   const file = path.join(__dirname, '..', 'fixtures', 'parity', 'merge-cases.json');
   return JSON.parse(fs.readFileSync(file, 'utf8')).cases;
 }

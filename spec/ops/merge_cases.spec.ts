@@ -7,6 +7,7 @@ import { registerFusedKernels } from '../../src/ops/register';
 import { useBackend } from '../../src/runtime/backend';
 import { withNative } from '../helpers/backends';
 import { BACKENDS, firstRowMismatch, leakedTensors, loadMergeCases, maxAbsDiff, pathsFor, useKernelPath } from './helpers';
+import { runMergeCase } from './merge_case';
 
 const CASES = loadMergeCases();
 const TOL = 1e-5;
@@ -45,18 +46,7 @@ describe.each(withNative(BACKENDS))('%s backend', (backend) => {
     test.each(CASES.map((c, i) => [caseName(c, i), c] as const))('official case %s', (_name, c) => {
       let out: { x: number[][][]; size: number[][]; assignment: number[][] } | undefined;
       const leaked = leakedTensors(() => {
-        const x = tf.tensor3d(c.x);
-        const res = turboMerge(x, c.metric, c.attnCls, c.size, {
-          r: c.r,
-          alpha: c.alpha,
-          beta: c.beta,
-          gamma: c.gamma,
-          layer: c.layer,
-          protectedTokens: c.classToken ? 1 : 0,
-          rThreshold: c.rThreshold,
-        });
-        out = { x: res.x.arraySync(), size: res.size.arraySync(), assignment: res.assignment.arraySync() };
-        tf.dispose([x, res.x, res.size, res.assignment]);
+        out = runMergeCase(c);
       });
       expect(leaked).toBe(0);
       const { x, size, assignment } = out!;

@@ -9,6 +9,7 @@ import { setCompositeMatching, turboMerge } from '../../src/ops/turbo_merge';
 import { useBackend } from '../../src/runtime/backend';
 import { withNative } from '../helpers/backends';
 import { BACKENDS, firstRowMismatch, leakedTensors, loadMergeCases, useKernelPath } from './helpers';
+import { runMergeCase } from './merge_case';
 
 const CASES = loadMergeCases();
 const TOL = 1e-5;
@@ -29,17 +30,7 @@ describe.each(withNative(BACKENDS))('%s backend, matching on the device', (backe
     (_name, c) => {
       let out: { x: number[][][]; size: number[][]; assignment: number[][] } | undefined;
       const leaked = leakedTensors(() => {
-        const res = turboMerge(c.x, c.metric, c.attnCls, c.size, {
-          r: c.r,
-          alpha: c.alpha,
-          beta: c.beta,
-          gamma: c.gamma,
-          layer: c.layer,
-          protectedTokens: c.classToken ? 1 : 0,
-          rThreshold: c.rThreshold,
-        });
-        out = { x: res.x.arraySync(), size: res.size.arraySync(), assignment: res.assignment.arraySync() };
-        tf.dispose([res.x, res.size, res.assignment]);
+        out = runMergeCase(c);
       });
       expect(leaked).toBe(0);
       expect(firstRowMismatch(out!.x, c.expectedX, TOL)).toBeNull();
