@@ -7,6 +7,7 @@
 // beyond this (protected tokens, pooling) lives in its own file under architectures/.
 
 import { Graph, dataInputs, formatRef, parseRef } from '../graph/ir';
+import { PathPattern, describeFailures, isFailure, matchParentPath, matchVariants } from '../graph/match';
 import { NodeDef } from '../graph/types';
 
 const MATMUL_OPS = new Set(['BatchMatMulV2', 'BatchMatMul', 'BatchMatMulV3']);
@@ -72,20 +73,14 @@ function consumerIndex(graph: Graph): ConsumerIndex {
 }
 
 function matchBlock(graph: Graph, consumers: ConsumerIndex, softmax: NodeDef): Omit<AttentionBlock, 'index'> | string {
-  // Up from Softmax to Q·Kᵀ through scaling/mask ops, always following the non-constant operand.
-  let cur = graph.inputNode(softmax, 0);
   const logitsRef = dataInputs(softmax)[0];
-  while (cur && LOGIT_OPS.has(cur.op)) {
-    const next = dataInputs(cur)
-      .map((r) => graph.tryNode(r))
-      .find((n) => n && (MATMUL_OPS.has(n.op) || LOGIT_OPS.has(n.op)));
-    cur = next;
-  }
-  if (!cur || !MATMUL_OPS.has(cur.op)) return 'no BatchMatMul(q, kᵀ) above the Softmax';
-  const qk = cur;
+  const up = matchParentPath(graph, softmax, 0, SOFTMAX_TO_QK);
+  if (isFailure(up)) return 'no BatchMatMul(q, kᵀ) above the Softmax';
+  const qk = up.nodes[up.nodes.length - 1];
 
-  const keysRef = keysOf(graph, qk);
-  if (!keysRef) return `Q·Kᵀ '${qk.name}' does not read keys as [B, H, N, d] (adj_y or a Transpose of them)`;
+  const keys = matchVariants(graph, qk, 1, KEYS);
+  if (Array.isArray(keys)) return `Q·Kᵀ '${qk.name}' does not read keys as [B, H, N, d] (${describeFailures(keys)})`;
+  const keysRef = keys.end;
 
   const pv = (consumers.get(softmax.name) ?? []).find(
     (n) => MATMUL_OPS.has(n.op) && parseRef(dataInputs(n)[0]).node === softmax.name,
@@ -105,24 +100,40 @@ function matchBlock(graph: Graph, consumers: ConsumerIndex, softmax: NodeDef): O
   return { qk, logitsRef, softmax, pv, keysRef, attnResidual, blockInputRef, mlpResidual };
 }
 
-/** The [B, H, N, d] keys tensor feeding Q·Kᵀ. */
-function keysOf(graph: Graph, qk: NodeDef): string | undefined {
-  const adjY = qk.attr?.adj_y?.b ?? qk.attr?.transpose_b?.b ?? false;
-  let ref = dataInputs(qk)[1];
-  let node = graph.tryNode(ref);
-  while (node && PASS_THROUGH.has(node.op)) {
-    ref = dataInputs(node)[0];
-    node = graph.tryNode(ref);
-  }
-  if (adjY) return ref;
-  // kᵀ given explicitly as Transpose(k_heads, [0, 1, 3, 2]) or from [B, N, H, d] with [0, 2, 3, 1].
-  if (node?.op === 'Transpose') {
-    const perm = graph.constValues(dataInputs(node)[1]);
-    const p = perm ? Array.from(perm) : [];
-    if (p.join() === '0,1,3,2') return dataInputs(node)[0];
-  }
-  return undefined;
-}
+/** Softmax ← [scaling, masks, biases]* ← Q·Kᵀ, following the operand that leads to the matmul. */
+export const SOFTMAX_TO_QK: PathPattern = {
+  name: 'Softmax ← scale/mask* ← Q·Kᵀ',
+  steps: [
+    { label: 'scale or mask', ops: LOGIT_OPS, repeat: true, input: 'toward' },
+    { label: 'Q·Kᵀ', ops: MATMUL_OPS },
+  ],
+};
+
+const adjY = (qk: NodeDef) => qk.attr?.adj_y?.b ?? qk.attr?.transpose_b?.b ?? false;
+
+/** The two ways converters feed [B, H, N, d] keys to Q·Kᵀ (input 1); `end` is the keys tensor. */
+export const KEYS: readonly PathPattern[] = [
+  {
+    name: 'keys read with adj_y',
+    when: (qk) => (adjY(qk) ? undefined : 'adj_y is false'),
+    steps: [{ label: 'Identity', ops: PASS_THROUGH, repeat: true }],
+  },
+  {
+    name: 'keys as Transpose(k, [0, 1, 3, 2])',
+    steps: [
+      { label: 'Identity', ops: PASS_THROUGH, repeat: true },
+      {
+        label: 'Transpose [0, 1, 3, 2]',
+        ops: ['Transpose'],
+        where: (t, graph) => {
+          const perm = graph.constValues(dataInputs(t)[1]);
+          const p = perm ? Array.from(perm).join() : 'unknown';
+          return p === '0,1,3,2' ? undefined : `Transpose '${t.name}' has perm [${p}]`;
+        },
+      },
+    ],
+  },
+];
 
 /**
  * Follows the single-consumer chain below P·V to the first Add whose other operand comes from
