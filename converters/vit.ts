@@ -107,8 +107,12 @@ class VitEmitter {
       const f2 = this.dense(`${s}/mlp/fc2`, this.gelu(`${s}/mlp/gelu`, f1), blk.fc2);
       x = this.b.binary(`${s}/output/add`, 'AddV2', f2, x1);
     });
-    const f = this.layerNorm('vit/layernorm', x, w.norm);
-    const cls = this.b.stridedSlice('vit/pool', f, { begin: [0, 0, 0], end: [0, 1, 0], strides: [1, 1, 1], beginMask: 5, endMask: 5, shrink: 2 }, 'float32');
+    // timm: the class token after the final norm, or (global_pool='avg') the mean of the patch
+    // tokens followed by fc_norm.
+    const cls =
+      this.cfg.pool === 'avg'
+        ? this.layerNorm('vit/fc_norm', this.b.mean('vit/pool', this.b.stridedSlice('vit/patch_tokens', x, { begin: [0, 1, 0], end: [0, 0, 0], strides: [1, 1, 1], beginMask: 5, endMask: 7 }, 'float32'), [1], false), w.norm, 1)
+        : this.b.stridedSlice('vit/pool', this.layerNorm('vit/layernorm', x, w.norm), { begin: [0, 0, 0], end: [0, 1, 0], strides: [1, 1, 1], beginMask: 5, endMask: 5, shrink: 2 }, 'float32');
     const wh = this.b.f32('classifier/kernel', [w.head.in, w.head.out], w.head.w);
     const bh = this.b.f32('classifier/bias', [w.head.out], w.head.b);
     const logits = this.b.fusedMatMulBias('classifier/BiasAdd', cls, wh, bh);
@@ -171,12 +175,12 @@ class VitEmitter {
   }
 
   /** tf-keras LayerNormalization as grappler leaves it: moments + batch_normalization, 10 ops. */
-  private layerNorm(s: string, x: string, norm: Norm): string {
+  private layerNorm(s: string, x: string, norm: Norm, axis = 2): string {
     const { b, cfg } = this;
     const C = cfg.hidden;
-    const mean = b.mean(`${s}/moments/mean`, x, [2], true);
+    const mean = b.mean(`${s}/moments/mean`, x, [axis], true);
     const sq = b.binary(`${s}/moments/SquaredDifference`, 'SquaredDifference', x, mean);
-    const variance = b.mean(`${s}/moments/variance`, sq, [2], true);
+    const variance = b.mean(`${s}/moments/variance`, sq, [axis], true);
     const a = b.binary(`${s}/batchnorm/add`, 'AddV2', variance, b.scalar(`${s}/batchnorm/add/y`, cfg.layerNormEps));
     const rs = b.unary(`${s}/batchnorm/Rsqrt`, 'Rsqrt', a);
     const g = b.binary(`${s}/batchnorm/mul`, 'Mul', rs, b.f32(`${s}/gamma`, [C], norm.gamma));

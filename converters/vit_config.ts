@@ -15,10 +15,12 @@ export interface VitConfig {
   mlp: number;
   layerNormEps: number;
   classes: number;
+  /** timm's global_pool: 'token' (the class token, default) or 'avg' (mean of the patch tokens, then fc_norm). */
+  pool: 'token' | 'avg';
 }
 
 /** Ours first, then HF's name for the same field. */
-const KEYS: Record<Exclude<keyof VitConfig, 'layerNormEps' | 'classes' | 'channels'>, string[]> = {
+const KEYS: Record<Exclude<keyof VitConfig, 'layerNormEps' | 'classes' | 'channels' | 'pool'>, string[]> = {
   imageSize: ['image_size'],
   patchSize: ['patch_size'],
   hidden: ['hidden_size'],
@@ -67,7 +69,13 @@ export function parseVitConfig(file: string, j: Record<string, unknown>): VitCon
     mlp: int(KEYS.mlp),
     layerNormEps: 1e-6,
     classes: int(['num_classes', 'num_labels'], labelCount(j)),
+    pool: 'token',
   };
+  const pool = j.global_pool;
+  if (pool !== undefined && pool !== '' && pool !== 'token' && pool !== 'avg') {
+    throw new TurboInputError(file, `'global_pool' must be 'token' or 'avg', got ${JSON.stringify(pool)}`);
+  }
+  if (pool === 'avg') cfg.pool = 'avg';
   const eps = j.layer_norm_eps;
   if (eps !== undefined) {
     if (typeof eps !== 'number' || !(eps > 0)) throw new TurboInputError(file, `'layer_norm_eps' must be a positive number, got ${JSON.stringify(eps)}`);

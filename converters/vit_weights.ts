@@ -94,7 +94,8 @@ async function timm(r: Reader, cfg: VitConfig): Promise<VitWeights> {
   return {
     ...(await stem(r, cfg, { conv: 'patch_embed.proj', cls: 'cls_token', pos: 'pos_embed' })),
     blocks,
-    norm: await r.norm('norm', C),
+    // timm's global_pool='avg' models norm after pooling, as fc_norm (their 'norm' is an Identity).
+    norm: await r.norm(cfg.pool === 'avg' && r.has('fc_norm.weight') ? 'fc_norm' : 'norm', C),
     head: await r.linear('head', C, cfg.classes),
   };
 }
@@ -144,6 +145,10 @@ class Reader {
     private readonly st: SafetensorsFile,
     private readonly naming: Naming,
   ) {}
+
+  has(name: string): boolean {
+    return this.st.tensors.has(name);
+  }
 
   async get(name: string, shape: number[]): Promise<Float32Array> {
     const info = this.st.tensors.get(name);

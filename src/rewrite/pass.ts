@@ -14,6 +14,7 @@ import { ARCHITECTURES, Architecture, architectureByName } from './architectures
 import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
 import { BlockDims, blockDims } from './dims';
 import { lowerTurboOps } from './lower_merge';
+import { MeanPool, weightMeanPools } from './pooling';
 import {
   makePackedTokenAxesDynamic,
   makeSignatureTokensDynamic,
@@ -49,6 +50,8 @@ export interface TurboPlan {
   inputRef: string;
   /** Width and MLP width of the blocks (for FLOP estimates); undefined if the weights did not tell. */
   dims: BlockDims | undefined;
+  /** Mean pools over tokens, made size-weighted once anything merges. */
+  meanPools: MeanPool[];
 }
 
 export interface RewriteSummary {
@@ -91,6 +94,7 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
     tokensAfterBlock: tokenCounts(match.tokenCount, schedule, match.protectedTokens, options.rThreshold),
     inputRef: graphInput(graph),
     dims: blockDims(graph, blocks[0]),
+    meanPools: match.meanPools,
   };
 }
 
@@ -130,6 +134,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
     }
   });
 
+  if (size && plan.meanPools.length) weightMeanPools(graph, plan.meanPools, size, PREFIX);
   if (options.portable) {
     const tokensIn = new Map<string, number>();
     blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
@@ -154,6 +159,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       rThreshold: options.rThreshold,
       propAttn: options.propAttn,
       portable: !!options.portable,
+      pooling: plan.meanPools.length ? 'size-weighted mean' : 'class token',
       protectedTokens: plan.protectedTokens,
       tokenCount: plan.tokenCount,
       tokensAfterBlock: plan.tokensAfterBlock,

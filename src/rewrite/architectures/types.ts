@@ -1,5 +1,6 @@
 import { Graph } from '../../graph/ir';
 import { AttentionBlock } from '../blocks';
+import { MeanPool } from '../pooling';
 
 /** How a matched family lays out its tokens and pools them: everything that differs per family. */
 export interface ArchitectureMatch {
@@ -7,8 +8,8 @@ export interface ArchitectureMatch {
   protectedTokens: number;
   /** Token count the graph was built for (patches + protected tokens). */
   tokenCount: number;
-  /** Mean-pooling nodes over the token axis that must become size-weighted; empty for class-token pooling. */
-  meanPools: string[];
+  /** Mean pools over the token axis that must become size-weighted; empty for class-token pooling. */
+  meanPools: MeanPool[];
 }
 
 export interface Architecture {
