@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// convert-vit WEIGHTS.safetensors CONFIG.json OUT_DIR: a timm or HF ViT checkpoint -> tfjs graph model
+// convert-vit-checkpoint WEIGHTS.safetensors CONFIG.json OUT_DIR: a timm or HF ViT checkpoint -> tfjs graph model
 // that convert-with-turbo can rewrite.
 
 import * as fs from 'fs';
@@ -9,7 +9,7 @@ import { TurboInputError } from '../src/errors';
 import { convertVitCheckpointTo } from './vit';
 
 export function buildProgram(log: (s: string) => void = console.log): Command {
-  return new Command('convert-vit')
+  return new Command('convert-vit-checkpoint')
     .description('Convert a ViT checkpoint (safetensors, timm or HF transformers names) into a tfjs graph model.')
     .argument('<WEIGHTS>', 'model.safetensors (PyTorch layout)')
     .argument('<CONFIG>', 'config.json (image_size, patch_size, hidden_size, num_layers, num_heads, mlp_size, num_classes, layer_norm_eps)')
