@@ -182,12 +182,13 @@ function serialise(graph: Graph, shardBytes: number): { json: string; shards: { 
   const keepGroups = origin && !graph.weightsChanged && sameWeights(graph, origin);
   if (keepGroups) {
     const shards = origin.groups.flatMap((g) => splitLike(g.names.map((n) => graph.weights.get(n)!.bytes), g.paths, g.sizes));
-    graph.modelJson.weightsManifest = origin.groups.map((g) => ({
-      paths: g.paths,
-      weights: g.names.map((n) => graph.weights.get(n)!.spec),
-    }));
-    const unchanged = JSON.stringify(graph.modelJson) === origin.snapshot;
-    return { json: unchanged ? origin.text : stringify(graph.modelJson, origin.style), shards };
+    // A new object: writing leaves the graph as it was.
+    const json: ModelJson = {
+      ...graph.modelJson,
+      weightsManifest: origin.groups.map((g) => ({ paths: g.paths, weights: g.names.map((n) => graph.weights.get(n)!.spec) })),
+    };
+    const unchanged = JSON.stringify(json) === origin.snapshot;
+    return { json: unchanged ? origin.text : stringify(json, origin.style), shards };
   }
   const all = Buffer.concat([...graph.weights.values()].map((w) => w.bytes));
   const count = Math.max(1, Math.ceil(all.length / shardBytes));
@@ -199,8 +200,7 @@ function serialise(graph: Graph, shardBytes: number): { json: string; shards: { 
     paths: shards.map((s) => s.path),
     weights: [...graph.weights.values()].map((w) => w.spec),
   };
-  graph.modelJson.weightsManifest = [group];
-  return { json: stringify(graph.modelJson, origin?.style ?? 'compact'), shards };
+  return { json: stringify({ ...graph.modelJson, weightsManifest: [group] }, origin?.style ?? 'compact'), shards };
 }
 
 function sameWeights(graph: Graph, origin: Origin): boolean {
