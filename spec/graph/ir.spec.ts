@@ -73,3 +73,26 @@ test('constants live in the weights, with their values', () => {
   expect(g.weightsChanged).toBe(true);
   expect(() => g.addConst('bad', 'float32', [2, 2], [1])).toThrow(/1 values for shape \[2,2\]/);
 });
+
+test('the consumer index follows every edit', () => {
+  const g = graph([
+    ['x', 'Placeholder'],
+    ['a', 'Relu', ['x']],
+    ['b', 'AddV2', ['x', 'x:1']],
+  ]);
+  const names = (n: string) => g.consumerNodes(n).map((c) => c.name);
+  expect(names('x')).toEqual(['a', 'b']);
+  g.setInput(g.node('b'), 0, 'a'); // b still reads x:1
+  expect(names('x')).toEqual(['a', 'b']);
+  g.setInput(g.node('b'), 1, 'a');
+  expect(names('x')).toEqual(['a']);
+  expect(names('a')).toEqual(['b']);
+  g.addNode({ name: 'c', op: 'Identity', input: ['a', '^x'] }); // a control input is not a consumer
+  expect(names('a')).toEqual(['b', 'c']);
+  expect(names('x')).toEqual(['a']);
+  g.replaceAllUses('a', 'x');
+  expect(names('a')).toEqual([]);
+  expect(names('x')).toEqual(['a', 'b', 'c']); // a itself still reads x
+  g.removeNode('c');
+  expect(names('x')).toEqual(['a', 'b']);
+});

@@ -53,12 +53,52 @@ export class Graph {
   weightsChanged = false;
   private journal: EditJournal | undefined;
   private journalAdded = new Set<string>();
+  /**
+   * Consumer index: producer node name -> names of the nodes reading it through a data input.
+   * Kept by every Graph method that adds, removes or rewires; code that edits `node.input` directly
+   * must call reindex().
+   */
+  private readers = new Map<string, Set<string>>();
+  /** Node name -> position in the node list, rebuilt on demand after the list changes. */
+  private positions: Map<string, number> | undefined;
 
   constructor(modelJson: ModelJson, weights: StoredWeight[]) {
     this.modelJson = modelJson;
     this.nodeList = modelJson.modelTopology.node;
     for (const n of this.nodeList) this.byName.set(n.name, n);
     this.weights = new Map(weights.map((w) => [w.spec.name, w]));
+    this.reindex();
+  }
+
+  /** Rebuilds the consumer index from the nodes' inputs. */
+  reindex(): void {
+    this.readers.clear();
+    for (const n of this.nodeList) for (const ref of n.input ?? []) this.link(ref, n.name);
+    this.positions = undefined;
+  }
+
+  private link(ref: string, reader: string): void {
+    const p = parseRef(ref);
+    if (p.control) return;
+    let set = this.readers.get(p.node);
+    if (!set) this.readers.set(p.node, (set = new Set()));
+    set.add(reader);
+  }
+
+  /** Drops reader -> producer of `ref` unless another data input of `reader` still reads that producer. */
+  private unlink(ref: string, reader: NodeDef): void {
+    const p = parseRef(ref);
+    if (p.control) return;
+    const still = (reader.input ?? []).some((r) => {
+      const q = parseRef(r);
+      return !q.control && q.node === p.node;
+    });
+    if (!still) this.readers.get(p.node)?.delete(reader.name);
+  }
+
+  private position(name: string): number {
+    if (!this.positions) this.positions = new Map(this.nodeList.map((n, i) => [n.name, i]));
+    return this.positions.get(name) ?? Infinity;
   }
 
   /** Starts recording additions and re-pointed inputs (see EditJournal). */
@@ -99,11 +139,20 @@ export class Graph {
     return ref === undefined ? undefined : this.tryNode(ref);
   }
 
-  /** Every (node, input index) reading any output of `name` (data inputs only). */
+  /** The nodes reading any output of `name` through a data input, in graph order. */
+  consumerNodes(name: string): NodeDef[] {
+    const names = [...(this.readers.get(parseRef(name).node) ?? [])];
+    return names
+      .map((n) => this.byName.get(n))
+      .filter((n): n is NodeDef => n !== undefined)
+      .sort((a, b) => this.position(a.name) - this.position(b.name));
+  }
+
+  /** Every (node, input index) reading any output of `name` (data inputs only), in graph order. */
   consumers(name: string): Consumer[] {
     const target = parseRef(name).node;
     const out: Consumer[] = [];
-    for (const n of this.nodeList) {
+    for (const n of this.consumerNodes(target)) {
       (n.input ?? []).forEach((ref, i) => {
         const p = parseRef(ref);
         if (!p.control && p.node === target) out.push({ node: n, inputIndex: i });
@@ -117,6 +166,8 @@ export class Graph {
     if (this.byName.has(node.name)) throw new Error(`graph already has a node named '${node.name}'`);
     this.nodeList.push(node);
     this.byName.set(node.name, node);
+    for (const ref of node.input ?? []) this.link(ref, node.name);
+    this.positions = undefined;
     if (this.journal) {
       this.journal.added.push(node.name);
       this.journalAdded.add(node.name);
@@ -134,17 +185,23 @@ export class Graph {
   replaceAllUses(oldRef: string, newRef: string, except: ReadonlySet<string> = new Set()): number {
     const old = parseRef(oldRef);
     let count = 0;
-    for (const n of this.nodeList) {
+    for (const n of this.consumerNodes(old.node)) {
       if (except.has(n.name) || !n.input) continue;
+      let changed = false;
       n.input = n.input.map((ref, i) => {
         const p = parseRef(ref);
         if (!p.control && p.node === old.node && p.output === old.output) {
           count++;
+          changed = true;
           this.noteRewire(n, i, ref);
           return newRef;
         }
         return ref;
       });
+      if (changed) {
+        this.unlink(oldRef, n);
+        this.link(newRef, n.name);
+      }
     }
     return count;
   }
@@ -154,7 +211,10 @@ export class Graph {
       throw new Error(`node '${node.name}' has no input ${index}`);
     }
     this.noteRewire(node, index, node.input[index]);
+    const old = node.input[index];
     node.input[index] = ref;
+    this.unlink(old, node);
+    this.link(ref, node.name);
   }
 
   removeNode(name: string): void {
@@ -168,6 +228,8 @@ export class Graph {
     }
     this.byName.delete(name);
     this.nodeList.splice(this.nodeList.indexOf(n), 1);
+    for (const ref of n.input ?? []) this.readers.get(parseRef(ref).node)?.delete(name);
+    this.positions = undefined;
     if (n.op === 'Const' && this.weights.delete(name)) this.weightsChanged = true;
   }
 
@@ -254,6 +316,7 @@ export class Graph {
     };
     for (const n of this.nodeList) visit(n);
     this.nodeList.splice(0, this.nodeList.length, ...sorted);
+    this.positions = undefined;
   }
 
   /** Removes nodes no output depends on. Returns the names removed. */

@@ -46,33 +46,17 @@ export interface BlockSearchReport {
 
 export function findAttentionBlocks(graph: Graph): BlockSearchReport {
   const softmaxes = graph.nodes.filter((n) => n.op === 'Softmax');
-  const consumers = consumerIndex(graph);
   const blocks: AttentionBlock[] = [];
   const rejected: string[] = [];
   for (const softmax of softmaxes) {
-    const result = matchBlock(graph, consumers, softmax);
+    const result = matchBlock(graph, softmax);
     if (typeof result === 'string') rejected.push(`${softmax.name}: ${result}`);
     else blocks.push({ ...result, index: blocks.length });
   }
   return { softmaxCount: softmaxes.length, blocks, rejected };
 }
 
-type ConsumerIndex = Map<string, NodeDef[]>;
-
-function consumerIndex(graph: Graph): ConsumerIndex {
-  const idx: ConsumerIndex = new Map();
-  for (const n of graph.nodes) {
-    for (const ref of dataInputs(n)) {
-      const src = parseRef(ref).node;
-      const list = idx.get(src);
-      if (list) list.push(n);
-      else idx.set(src, [n]);
-    }
-  }
-  return idx;
-}
-
-function matchBlock(graph: Graph, consumers: ConsumerIndex, softmax: NodeDef): Omit<AttentionBlock, 'index'> | string {
+function matchBlock(graph: Graph, softmax: NodeDef): Omit<AttentionBlock, 'index'> | string {
   const logitsRef = dataInputs(softmax)[0];
   const up = matchParentPath(graph, softmax, 0, SOFTMAX_TO_QK);
   if (isFailure(up)) return 'no BatchMatMul(q, kᵀ) above the Softmax';
@@ -82,17 +66,17 @@ function matchBlock(graph: Graph, consumers: ConsumerIndex, softmax: NodeDef): O
   if (Array.isArray(keys)) return `Q·Kᵀ '${qk.name}' does not read keys as [B, H, N, d] (${describeFailures(keys)})`;
   const keysRef = keys.end;
 
-  const pv = (consumers.get(softmax.name) ?? []).find(
+  const pv = graph.consumerNodes(softmax.name).find(
     (n) => MATMUL_OPS.has(n.op) && parseRef(dataInputs(n)[0]).node === softmax.name,
   );
   if (!pv) return 'Softmax output does not feed a BatchMatMul(P, v)';
 
   const ancestors = ancestorSet(graph, qk.name);
-  const attnResidual = residualAfter(graph, consumers, pv, ancestors);
+  const attnResidual = residualAfter(graph, pv, ancestors);
   if (!attnResidual) return `no residual Add after P·V '${pv.name}'`;
   const blockInputRef = dataInputs(attnResidual).find((r) => ancestors.has(parseRef(r).node))!;
 
-  const mlpResidual = (consumers.get(attnResidual.name) ?? []).find(
+  const mlpResidual = graph.consumerNodes(attnResidual.name).find(
     (n) => ADD_OPS.has(n.op) && dataInputs(n).some((r) => r !== formatRef(attnResidual.name) && r !== attnResidual.name),
   );
   if (!mlpResidual) return `attention residual '${attnResidual.name}' is not followed by an MLP residual Add`;
@@ -139,11 +123,11 @@ export const KEYS: readonly PathPattern[] = [
  * Follows the single-consumer chain below P·V to the first Add whose other operand comes from
  * above the attention (the residual stream), skipping bias Adds whose other operand is a constant.
  */
-function residualAfter(graph: Graph, consumers: ConsumerIndex, pv: NodeDef, ancestors: Set<string>): NodeDef | undefined {
+function residualAfter(graph: Graph, pv: NodeDef, ancestors: Set<string>): NodeDef | undefined {
   let cur = pv;
   for (let steps = 0; steps < 32; steps++) {
     // Tensordot-style dense layers read the activation's Shape on a side branch; that is not the data path.
-    const next = (consumers.get(cur.name) ?? []).filter((n) => !SHAPE_OPS.has(n.op));
+    const next = graph.consumerNodes(cur.name).filter((n) => !SHAPE_OPS.has(n.op));
     if (next.length !== 1) return undefined;
     cur = next[0];
     if (ADD_OPS.has(cur.op) && dataInputs(cur).some((r) => ancestors.has(parseRef(r).node))) return cur;
