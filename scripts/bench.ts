@@ -91,7 +91,7 @@ export interface PeerSetup {
 }
 
 export function cloneGraph(g: Graph): Graph {
-  // Weights are shared: the rewrite replaces entries (setConstValues), it never writes into bytes.
+  // Weights are shared: the rewrite only adds constants, it never writes into existing bytes.
   return new Graph(structuredClone(g.modelJson), [...g.weights.values()]);
 }
 

@@ -264,20 +264,6 @@ export class Graph {
     return decodeWeight(w) as Float32Array | Int32Array;
   }
 
-  /** Replaces the stored value of a Const node (same dtype; the shape may change). */
-  setConstValues(name: string, shape: number[], values: ArrayLike<number>): void {
-    const w = this.weights.get(name);
-    const n = this.node(name);
-    if (!w) throw new Error(`constant '${name}' has no stored weight`);
-    const data = w.spec.dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
-    this.weights.set(name, {
-      spec: { name, shape, dtype: w.spec.dtype },
-      bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
-    const tensor = n.attr?.value?.tensor;
-    if (tensor) tensor.tensorShape = shapeProto(shape);
-    this.weightsChanged = true;
-  }
 
   /**
    * Sorts nodes so every node follows its inputs, keeping the existing order where it already
@@ -368,9 +354,6 @@ export function attrInt(node: NodeDef, key: string): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-export function attrInts(node: NodeDef, key: string): number[] | undefined {
-  return node.attr?.[key]?.list?.i?.map(Number);
-}
 
 export function intAttr(i: number): AttrValue {
   return { i: String(i) };
@@ -384,9 +367,6 @@ export function boolAttr(b: boolean): AttrValue {
   return { b };
 }
 
-export function typeAttr(dtype: 'float32' | 'int32'): AttrValue {
-  return { type: DTYPE_TO_TF[dtype] };
-}
 
 /** Decodes stored bytes the way tfjs does, dequantizing uint8/uint16/float16 to float32. */
 export function decodeWeight(w: StoredWeight): Float32Array | Int32Array | Uint8Array {

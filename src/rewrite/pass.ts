@@ -81,7 +81,8 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
       `no transformer blocks found: ${seen} (graph ops: ${opSummary(graph)}); expected BatchMatMul(q, kᵀ) → Softmax → BatchMatMul(·, v) → projection → residual Add → MLP → residual Add`,
     );
   }
-  const blocks = orderBlocks(report.blocks);
+  // findAttentionBlocks numbers them in graph order, which topoSort made execution order.
+  const blocks = report.blocks;
   const { arch, match } = matchArchitecture(graph, blocks, options.architecture);
   const schedule = parseRSchedule(options.r, blocks.length);
   return {
@@ -254,10 +255,6 @@ function sharedConstants(graph: Graph): SharedConstants {
   };
 }
 
-/** Blocks in execution order: each block's input is the previous block's output (topoSort ran first). */
-function orderBlocks(blocks: AttentionBlock[]): AttentionBlock[] {
-  return blocks.map((b, i) => ({ ...b, index: i }));
-}
 
 function matchArchitecture(graph: Graph, blocks: AttentionBlock[], forced?: string) {
   const candidates: Architecture[] = forced ? [architectureByName(forced)!].filter(Boolean) : [...ARCHITECTURES];
