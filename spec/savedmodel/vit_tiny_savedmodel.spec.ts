@@ -11,8 +11,10 @@ import { notTested } from '../helpers/required';
 import { runInNode } from '../helpers/node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff } from '../helpers/parity';
 import { SavedModelRunJson } from '../helpers/savedmodel_child';
+import { FuseRunJson } from './fuse_child';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'savedmodel_child.ts');
+const FUSE_CHILD = path.join(__dirname, 'fuse_child.ts');
 const TFJS_CONVERTER_MODEL = path.join(EMBEDDED_MODEL_DIR, '..', 'vit-tiny-patch16-224-tfjs-converter');
 
 if (!nativeInstalled()) {
@@ -40,13 +42,27 @@ if (!nativeInstalled()) {
       expect(argmaxRows(run.output, 1000)).toEqual(official.top1);
     });
 
-    // Same kernels as op by op: the SavedModel computes exactly what the graph model computes.
-    test('with TF_ENABLE_ONEDNN_OPTS=0 equals the tfjs graph model within 1e-6', async () => {
-      const run = await runInNode<SavedModelRunJson>(CHILD, 'runSavedModelParity', [dir, path.join(tmp, path.basename(dir)), null, true, false]);
-      const vsGraph = maxAbsDiff(run.output, run.graphModelOutput!);
-      console.log(`SavedModel (${path.basename(dir)}, oneDNN off): max abs diff ${vsGraph.toExponential(2)} vs the graph model`);
+    // Written unfused, with oneDNN's rewrites off: the same kernels as op by op, so the SavedModel
+    // computes exactly what the graph model computes.
+    test('unfused (fuse: false), with TF_ENABLE_ONEDNN_OPTS=0, equals the tfjs graph model within 1e-6', async () => {
+      const run = await runInNode<FuseRunJson>(FUSE_CHILD, 'runWithFuse', [dir, path.join(tmp, `${path.basename(dir)}-unfused`), false, false]);
+      expect(run.ops._MklLayerNorm).toBeUndefined();
+      const vsGraph = maxAbsDiff(run.output, run.graphModelOutput);
+      console.log(`SavedModel (${path.basename(dir)}, unfused, oneDNN off): max abs diff ${vsGraph.toExponential(2)} vs the graph model`);
       expect(vsGraph).toBeLessThan(1e-6);
       expect(maxAbsDiff(run.output, official.logits.flat())).toBeLessThan(1e-4);
+    });
+
+    // The default (fused) SavedModel without oneDNN's rewrites: _MklLayerNorm still runs (its kernel
+    // is registered either way), the GELU form stays unfused ops.
+    test('fused (the default), with TF_ENABLE_ONEDNN_OPTS=0, matches the tfjs graph model within 5e-5', async () => {
+      const run = await runInNode<FuseRunJson>(FUSE_CHILD, 'runWithFuse', [dir, path.join(tmp, `${path.basename(dir)}-fused`), true, false]);
+      expect(run.ops._MklLayerNorm).toBe(25);
+      const vsGraph = maxAbsDiff(run.output, run.graphModelOutput);
+      console.log(`SavedModel (${path.basename(dir)}, fused, oneDNN off): max abs diff ${vsGraph.toExponential(2)} vs the graph model`);
+      expect(vsGraph).toBeLessThan(5e-5);
+      expect(maxAbsDiff(run.output, official.logits.flat())).toBeLessThan(1e-4);
+      expect(argmaxRows(run.output, 1000)).toEqual(official.top1);
     });
   });
 }

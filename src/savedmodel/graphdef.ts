@@ -9,10 +9,13 @@
 //    `size: N * float` (N = 0 in the first merging block, 1 after), which TensorFlow's NodeDef
 //    validation needs spelled out; tfjs reads the inputs positionally and never needed it.
 //  - Ops TensorFlow cannot run are lowered (lower.ts).
+//  - LayerNorm, dense + GELU and q/k/v projection subgraphs are rewritten into what TensorFlow
+//    runs as fewer, fused kernels (fuse.ts), unless the caller turns that off.
 
 import { GraphError } from '../errors';
 import { Graph, decodeWeight } from '../graph/ir';
 import { AttrValue, NodeDef, StoredWeight, TensorProto } from '../graph/types';
+import { FuseOptions, fuseForTensorFlow } from './fuse';
 import { lowerForTensorFlow } from './lower';
 import { TF_GRAPH_DEF_VERSION } from './proto';
 
@@ -25,9 +28,11 @@ export interface GraphDefObject {
   library?: unknown;
 }
 
-/** The GraphDef of `graph`; errors name `source` (the model.json it came from). */
-export function toGraphDef(graph: Graph, source: string): GraphDefObject {
-  const nodes = lowerForTensorFlow(graph.nodes, source).map((n) => toNodeDef(graph, n, source));
+/** The GraphDef of `graph`; errors name `source` (the model.json it came from). `fuse` false writes the ops as they are. */
+export function toGraphDef(graph: Graph, source: string, fuse: FuseOptions | false = {}): GraphDefObject {
+  let lowered = lowerForTensorFlow(graph.nodes, source);
+  if (fuse !== false) lowered = fuseForTensorFlow(lowered, (name) => constValue(graph, name), fuse).nodes;
+  const nodes = lowered.map((n) => toNodeDef(graph, n, source));
   const library = graph.modelJson.modelTopology.library as { function?: unknown[] } | undefined;
   return {
     node: nodes,
@@ -35,6 +40,14 @@ export function toGraphDef(graph: Graph, source: string): GraphDefObject {
     // tensorflowjs_converter writes `library: {}`; a non-empty one (functions for control flow) is kept.
     ...(library && Array.isArray(library.function) && library.function.length ? { library } : {}),
   };
+}
+
+/** A float32 or int32 constant's values (dequantized as tfjs runs them), for the fuse pass. */
+function constValue(graph: Graph, name: string): Float32Array | Int32Array | undefined {
+  const w = graph.weights.get(name);
+  if (!w || (w.spec.dtype !== 'float32' && w.spec.dtype !== 'int32')) return undefined;
+  const v = decodeWeight(w);
+  return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
 }
 
 /** Whether the graph needs the Turbo op library to run. */

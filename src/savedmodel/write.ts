@@ -12,6 +12,7 @@ import * as path from 'path';
 import { OutputError, TurboInputError } from '../errors';
 import { Graph } from '../graph/ir';
 import { outputFailure } from '../output_dir';
+import { FuseOptions } from './fuse';
 import { toGraphDef, usesTurboOps } from './graphdef';
 import { checkSavedModelReplaceable, moveSavedModelIntoPlace } from './output';
 import { TF_PROTO_VERSION, protoType } from './proto';
@@ -27,6 +28,13 @@ export interface SavedModelWriteOptions {
    * (block_0, block_1, ...), so the tokens left after each block can be observed. Turbo models only.
    */
   blockSignature?: boolean;
+  /**
+   * Rewrite LayerNorm, dense + GELU and q/k/v subgraphs into what TensorFlow runs as fewer, fused
+   * kernels (fuse.ts; FuseOptions turns single rewrites off). On by default; false writes the
+   * graph's ops as they are (what tfjs runs op by op, kernel for kernel, and what a TensorFlow
+   * without oneDNN, which lacks _MklLayerNorm, can load).
+   */
+  fuse?: boolean | FuseOptions;
 }
 
 export interface SavedModelInfo {
@@ -37,10 +45,10 @@ export interface SavedModelInfo {
 }
 
 /** The SavedModel protobuf of `graph`, encoded. */
-export function encodeSavedModel(graph: Graph, source = 'model.json', blockSignature = false): { data: Uint8Array; info: Omit<SavedModelInfo, 'bytes'> } {
+export function encodeSavedModel(graph: Graph, source = 'model.json', blockSignature = false, fuse: boolean | FuseOptions = true): { data: Uint8Array; info: Omit<SavedModelInfo, 'bytes'> } {
   const signature = servingSignature(graph, source);
   const blocks = blockSignature ? { [BLOCKS_SIGNATURE]: blockOutputsSignature(graph, signature, source) } : {};
-  const graphDef = toGraphDef(graph, source);
+  const graphDef = toGraphDef(graph, source, fuse === false ? false : fuse === true ? {} : fuse);
   const turboOps = usesTurboOps(graph);
   const SavedModel = protoType('SavedModel');
   const metaGraph = {
@@ -64,7 +72,7 @@ export async function writeSavedModel(graph: Graph, dir: string, opts: SavedMode
   const force = !!opts.overwrite;
   await checkSavedModelReplaceable(dir, force);
   // Encoded before anything touches the disk: a graph TensorFlow cannot hold fails with nothing written.
-  const { data, info } = encodeSavedModel(graph, opts.source, opts.blockSignature);
+  const { data, info } = encodeSavedModel(graph, opts.source, opts.blockSignature, opts.fuse ?? true);
   await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
     throw outputFailure(dir, 'create its parent directory', e);
   });
