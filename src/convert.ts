@@ -69,7 +69,9 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     if (!writing) return { ...summary, outDir: null, rewriteSeconds, savedModel: null };
     if (format === 'savedmodel') {
       if (options.sideFiles && Object.keys(options.sideFiles).length) throw new OptionsError('--format', 'savedmodel cannot carry side files (tuning logs); convert to a graph model first');
-      const savedModel = await writeSavedModel(graph, outDir, { overwrite: !!options.force, source: jsonPath });
+      // --portable promises any TensorFlow: _MklLayerNorm exists only in oneDNN builds, so keep LayerNorm plain.
+      const fuse = options.portable ? { layerNorm: false } : true;
+      const savedModel = await writeSavedModel(graph, outDir, { overwrite: !!options.force, source: jsonPath, fuse });
       return { ...summary, outDir, rewriteSeconds, savedModel };
     }
     // The model's preprocessing.json and class names travel with it (a web page loads them from the Turbo model's URL).

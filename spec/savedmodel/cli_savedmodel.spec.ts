@@ -133,3 +133,13 @@ describe('fused ops TensorFlow cannot run are lowered', () => {
 test('loadTurboSavedModel names a directory without saved_model.pb in one line', async () => {
   await expect(loadTurboSavedModel(tmp)).rejects.toThrow(`${path.join(tmp, 'saved_model.pb')}: not found; expected a SavedModel directory`);
 });
+
+test('--portable SavedModels use only ops every TensorFlow has: no Turbo ops, no oneDNN-only _MklLayerNorm', async () => {
+  const out = path.join(tmp, 'portable');
+  expect((await cli(EMBEDDED_MODEL_DIR, out, '--format', 'savedmodel', '--portable', '--r', '8')).code).toBe(0);
+  const ops = new Set(decode(out).metaGraphs[0].graphDef.node.map((n) => n.op));
+  expect([...ops].filter((op) => op.startsWith('Turbo') || op === '_MklLayerNorm')).toEqual([]);
+  const fused = path.join(tmp, 'fused');
+  expect((await cli(EMBEDDED_MODEL_DIR, fused, '--format', 'savedmodel', '--r', '8')).code).toBe(0);
+  expect(decode(fused).metaGraphs[0].graphDef.node.some((n) => n.op === '_MklLayerNorm')).toBe(true);
+});
