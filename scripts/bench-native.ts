@@ -13,7 +13,6 @@
 // a time (the starting runner rotates every round), so drift on the shared machine hits every
 // engine alike. It reuses bench.ts's runners, ONNX export, Turbo rewrite and kernel categories.
 
-import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -24,11 +23,12 @@ import { EMBEDDED_MODEL_DIR } from '../src/convert';
 import { runProgram } from '../src/cli/run';
 import { packageRoot } from '../src/paths';
 import { checkPython, exportOnnx, gitState, officialLogits, PeerSetup, readParity } from './bench';
-import { ENGINES, Engine, LoadReply, ProfileReply, Reply, Request, RunReply, VariantSpec } from './bench_native/protocol';
+import { ENGINES, Engine, LoadReply, ProfileReply, Request, RunReply, VariantSpec } from './bench_native/protocol';
 import { machineLine } from './machine';
 import { replaceSection } from './markdown';
 import { VIT_B16_224, writeRandomVit } from './random_vit';
 import { median } from './stats';
+import { BenchWorker } from './bench_worker';
 
 const ROOT = packageRoot();
 const TOLERANCE = 2e-3;
@@ -36,39 +36,14 @@ const TOLERANCE = 2e-3;
 // ---------------------------------------------------------------------------------------------
 // Workers
 
-class Worker {
-  private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void } | null = null;
-  private constructor(
-    readonly engine: Engine,
-    private readonly child: ChildProcess,
-  ) {
-    child.on('message', (m: Reply) => {
-      const p = this.pending;
-      this.pending = null;
-      if (!p) return;
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(`${engine}: ${m.error}`));
-    });
-    child.on('exit', (code) => this.pending?.reject(new Error(`${engine} worker exited with ${code}`)));
-  }
-
-  static start(engine: Engine): Worker {
-    const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' };
+type Worker = BenchWorker<Request, Engine>;
+const Worker = {
+  start(engine: Engine): Worker {
+    const env: NodeJS.ProcessEnv = { TF_CPP_MIN_LOG_LEVEL: '2' };
     if (engine === 'tensorflow-1t') Object.assign(env, { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' });
-    return new Worker(engine, fork(path.join(__dirname, 'bench_native', 'worker.js'), [engine], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  ask<T>(req: Request): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending = { resolve: resolve as (v: unknown) => void, reject };
-      this.child.send(req);
-    });
-  }
-
-  stop(): void {
-    this.child.kill();
-  }
-}
+    return BenchWorker.start<Request, Engine>(path.join(__dirname, 'bench_native', 'worker.js'), engine, env);
+  },
+};
 
 // ---------------------------------------------------------------------------------------------
 // Results

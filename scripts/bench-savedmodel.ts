@@ -13,7 +13,6 @@
 // rotating each round, so drift on the shared machine hits every engine alike. Reuses bench.ts's
 // ONNX export, inputs, runners and parity vectors, and bench-native's random ViT-B.
 
-import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,40 +30,17 @@ import { machineLine } from './machine';
 import { replaceSection } from './markdown';
 import { VIT_B16_224, writeRandomVit } from './random_vit';
 import { median } from './stats';
+import { BenchWorker } from './bench_worker';
 
 const ROOT = packageRoot();
 
-class Worker {
-  private pending: { resolve: (v: unknown) => void; reject: (e: Error) => void } | null = null;
-  private constructor(
-    readonly engine: SmEngine,
-    private readonly child: ChildProcess,
-  ) {
-    child.on('message', (m: SmReply) => {
-      const p = this.pending;
-      this.pending = null;
-      if (m.ok) p?.resolve(m.value);
-      else p?.reject(new Error(`${engine}: ${m.error}`));
-    });
-    child.on('exit', (code) => this.pending?.reject(new Error(`${engine} worker exited with ${code}`)));
-  }
-
-  static start(engine: SmEngine): Worker {
-    const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
-    return new Worker(engine, fork(path.join(__dirname, 'bench_savedmodel', 'worker.js'), [engine], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  ask<T>(req: SmRequest): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending = { resolve: resolve as (v: unknown) => void, reject };
-      this.child.send(req);
-    });
-  }
-
-  stop(): void {
-    this.child.kill();
-  }
-}
+type Worker = BenchWorker<SmRequest, SmEngine>;
+const Worker = {
+  start(engine: SmEngine): Worker {
+    const env = { TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
+    return BenchWorker.start<SmRequest, SmEngine>(path.join(__dirname, 'bench_savedmodel', 'worker.js'), engine, env);
+  },
+};
 
 /** One timed network: an engine and a file it loaded. */
 interface Entry {
