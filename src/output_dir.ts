@@ -7,7 +7,7 @@
 import type { Dirent } from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
-import { OutputError } from './errors';
+import { OutputError, TurboInputError } from './errors';
 
 /**
  * A kind of model directory that --force may replace: `what` names it for messages, `problem`
@@ -149,4 +149,38 @@ export async function moveIntoPlace(tmp: string, target: string, force: boolean,
     throw outputFailure(target, 'move the new model into place', e);
   }
   await fsp.rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Writes a model directory atomically: `fill` writes into a temporary sibling directory, which is
+ * then moved into place (moveIntoPlace), so `dir` is absent, the old model, or complete; the
+ * temporary directory never outlives a failure. Output errors name `dir` as the caller gave it.
+ */
+export async function writeDirAtomically(dir: string, force: boolean, fill: (tmp: string) => Promise<void>, kinds: readonly ModelDirKind[] = [GRAPH_MODEL_DIR]): Promise<void> {
+  const target = path.resolve(dir);
+  await checkReplaceable(dir, force, kinds);
+  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
+    throw outputFailure(dir, 'create its parent directory', e);
+  });
+  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await fsp.mkdir(tmp).catch((e) => {
+    throw outputFailure(dir, 'create a directory beside it', e);
+  });
+  try {
+    await fill(tmp);
+    await moveIntoPlace(tmp, target, force, kinds);
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    if (e instanceof TurboInputError) throw new OutputError(dir, e.problem);
+    throw e;
+  }
+}
+
+/** Writes one file of a model being assembled in `tmp`; errors name OUT_DIR, not the temporary path. */
+export async function writeFileIn(outDir: string, file: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await fsp.writeFile(file, data);
+  } catch (e) {
+    throw outputFailure(outDir, `write ${path.basename(file)}`, e);
+  }
 }

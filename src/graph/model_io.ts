@@ -4,12 +4,11 @@
 // compact form, or Python json.dump's ", " / ": " separators) and re-sharded in 4 MiB pieces
 // named as tensorflowjs_converter names them.
 
-import * as fsp from 'fs/promises';
 import * as path from 'path';
 import type { io } from '@tensorflow/tfjs-core';
-import { ManifestError, OutputError, TurboInputError } from '../errors';
+import { ManifestError, TurboInputError } from '../errors';
 import { Graph, storedByteLength } from './ir';
-import { checkReplaceable, moveIntoPlace, outputFailure } from '../output_dir';
+import { writeDirAtomically, writeFileIn } from '../output_dir';
 import { readModelJsonText, readShard, realDirOf } from './safe_read';
 import { ModelJson, StoredWeight, WeightSpec, WeightsManifestGroup } from './types';
 import { checkGraphAgainstManifest, checkManifest, checkModelJsonShape } from './validate_input';
@@ -138,17 +137,7 @@ export interface WriteOptions {
  * Without `overwrite`, `dir` is claimed exclusively: of two writers, one fails.
  */
 export async function writeGraphModel(graph: Graph, dir: string, opts: WriteOptions = {}): Promise<void> {
-  const target = path.resolve(dir);
-  const force = !!opts.overwrite;
-  await checkReplaceable(dir, force);
-  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
-    throw outputFailure(dir, 'create its parent directory', e);
-  });
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  await fsp.mkdir(tmp).catch((e) => {
-    throw outputFailure(dir, 'create a directory beside it', e);
-  });
-  try {
+  await writeDirAtomically(dir, !!opts.overwrite, async (tmp) => {
     const { json, shards } = serialise(graph, opts.shardBytes ?? SHARD_BYTES);
     const total = shards.reduce((s, b) => s + b.data.length, 0);
     let done = 0;
@@ -160,21 +149,7 @@ export async function writeGraphModel(graph: Graph, dir: string, opts: WriteOpti
     }
     for (const [name, data] of Object.entries(opts.sideFiles ?? {})) await writeFileIn(dir, path.join(tmp, path.basename(name)), data);
     await writeFileIn(dir, path.join(tmp, 'model.json'), json);
-    await moveIntoPlace(tmp, target, force);
-  } catch (e) {
-    await fsp.rm(tmp, { recursive: true, force: true });
-    if (e instanceof TurboInputError) throw new OutputError(dir, e.problem);
-    throw e;
-  }
-}
-
-/** Errors name OUT_DIR, which the user chose, not the temporary directory inside it. */
-async function writeFileIn(outDir: string, file: string, data: string | Uint8Array): Promise<void> {
-  try {
-    await fsp.writeFile(file, data);
-  } catch (e) {
-    throw outputFailure(outDir, `write ${path.basename(file)}`, e);
-  }
+  });
 }
 
 function serialise(graph: Graph, shardBytes: number): { json: string; shards: { path: string; data: Buffer }[] } {

@@ -4,7 +4,7 @@
 
 import * as fsp from 'fs/promises';
 import * as path from 'path';
-import { GRAPH_MODEL_DIR, ModelDirKind, checkReplaceable, moveIntoPlace } from '../output_dir';
+import { GRAPH_MODEL_DIR, ModelDirKind, checkReplaceable } from '../output_dir';
 
 /** Files TensorFlow's SavedModel writers put at the top level of the directory. */
 const SAVED_MODEL_FILES = new Set(['saved_model.pb', 'saved_model.pbtxt', 'fingerprint.pb', 'keras_metadata.pb', 'README.md']);
@@ -24,13 +24,10 @@ export const SAVED_MODEL_DIR: ModelDirKind = {
 };
 
 /** A SavedModel may replace a SavedModel or a graph model directory, as a graph model may. */
-const KINDS = [SAVED_MODEL_DIR, GRAPH_MODEL_DIR];
+export const SAVED_MODEL_KINDS = [SAVED_MODEL_DIR, GRAPH_MODEL_DIR];
 
 /** Whether `outDir` exists, after checking it may be replaced (absent; or, with `force`, a model directory). */
-export const checkSavedModelReplaceable = (outDir: string, force: boolean) => checkReplaceable(outDir, force, KINDS);
-
-/** Moves the finished temporary directory into place, replacing an existing model directory when `force`. */
-export const moveSavedModelIntoPlace = (tmp: string, target: string, force: boolean) => moveIntoPlace(tmp, target, force, KINDS);
+export const checkSavedModelReplaceable = (outDir: string, force: boolean) => checkReplaceable(outDir, force, SAVED_MODEL_KINDS);
 
 /** A sub-directory of plain files only (variables/ holds variables.index and data shards). */
 async function onlyFiles(dir: string): Promise<boolean> {

@@ -9,12 +9,11 @@
 
 import * as fsp from 'fs/promises';
 import * as path from 'path';
-import { OutputError, TurboInputError } from '../errors';
 import { Graph } from '../graph/ir';
-import { outputFailure } from '../output_dir';
+import { outputFailure, writeDirAtomically, writeFileIn } from '../output_dir';
 import { FuseOptions } from './fuse';
 import { toGraphDef, usesTurboOps } from './graphdef';
-import { checkSavedModelReplaceable, moveSavedModelIntoPlace } from './output';
+import { SAVED_MODEL_KINDS } from './output';
 import { TF_PROTO_VERSION, protoType } from './proto';
 import { BLOCKS_SIGNATURE, SERVE_TAG, SERVING_SIGNATURE, SignatureDefObject, blockOutputsSignature, servingSignature } from './signature';
 
@@ -68,30 +67,18 @@ export function encodeSavedModel(graph: Graph, source = 'model.json', blockSigna
 }
 
 export async function writeSavedModel(graph: Graph, dir: string, opts: SavedModelWriteOptions = {}): Promise<SavedModelInfo> {
-  const target = path.resolve(dir);
-  const force = !!opts.overwrite;
-  await checkSavedModelReplaceable(dir, force);
   // Encoded before anything touches the disk: a graph TensorFlow cannot hold fails with nothing written.
   const { data, info } = encodeSavedModel(graph, opts.source, opts.blockSignature, opts.fuse ?? true);
-  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
-    throw outputFailure(dir, 'create its parent directory', e);
-  });
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  await fsp.mkdir(tmp).catch((e) => {
-    throw outputFailure(dir, 'create a directory beside it', e);
-  });
-  try {
-    await fsp.writeFile(path.join(tmp, 'saved_model.pb'), data).catch((e) => {
-      throw outputFailure(dir, 'write saved_model.pb', e);
-    });
-    await fsp.mkdir(path.join(tmp, 'variables')).catch((e) => {
-      throw outputFailure(dir, 'create variables/', e);
-    });
-    await moveSavedModelIntoPlace(tmp, target, force);
-  } catch (e) {
-    await fsp.rm(tmp, { recursive: true, force: true });
-    if (e instanceof TurboInputError && !(e instanceof OutputError)) throw new OutputError(dir, e.problem);
-    throw e;
-  }
+  await writeDirAtomically(
+    dir,
+    !!opts.overwrite,
+    async (tmp) => {
+      await writeFileIn(dir, path.join(tmp, 'saved_model.pb'), data);
+      await fsp.mkdir(path.join(tmp, 'variables')).catch((e) => {
+        throw outputFailure(dir, 'create variables/', e);
+      });
+    },
+    SAVED_MODEL_KINDS,
+  );
   return { ...info, bytes: data.length };
 }
