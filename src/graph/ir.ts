@@ -270,6 +270,13 @@ export class Graph {
    * holds (stable), and drops nothing. Throws on a cycle.
    */
   topoSort(): void {
+    const sorted = this.topoOrder();
+    this.nodeList.splice(0, this.nodeList.length, ...sorted);
+    this.positions = undefined;
+  }
+
+  /** The nodes in the order topoSort() would put them, leaving the graph as it is. */
+  topoOrder(): NodeDef[] {
     const index = new Map(this.nodeList.map((n, i) => [n.name, i]));
     const state = new Map<string, 1 | 2>();
     const sorted: NodeDef[] = [];
@@ -301,8 +308,7 @@ export class Graph {
       }
     };
     for (const n of this.nodeList) visit(n);
-    this.nodeList.splice(0, this.nodeList.length, ...sorted);
-    this.positions = undefined;
+    return sorted;
   }
 
   /** Removes nodes no output depends on. Returns the names removed. */

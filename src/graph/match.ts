@@ -65,7 +65,12 @@ function next(step: Step, following: Step | undefined, node: NodeDef, graph: Gra
 export function matchParentPath(graph: Graph, from: NodeDef, input: number, pattern: PathPattern): PathMatch | MatchFailure {
   const skip = pattern.when?.(from, graph);
   if (skip) return { pattern: pattern.name, step: 'start', reason: skip };
-  let ref: string | undefined = dataInputs(from)[input];
+  return matchTensorPath(graph, dataInputs(from)[input], pattern);
+}
+
+/** Walks the steps of `pattern` up from the tensor `start` (its `when` is not consulted: there is no start node). */
+export function matchTensorPath(graph: Graph, start: string | undefined, pattern: PathPattern): PathMatch | MatchFailure {
+  let ref: string | undefined = start;
   const nodes: NodeDef[] = [];
   for (const [i, step] of pattern.steps.entries()) {
     const following = pattern.steps[i + 1];

@@ -45,7 +45,8 @@ export interface BlockSearchReport {
 }
 
 export function findAttentionBlocks(graph: Graph): BlockSearchReport {
-  const softmaxes = graph.nodes.filter((n) => n.op === 'Softmax');
+  // Numbered in execution order, without sorting the graph itself.
+  const softmaxes = graph.topoOrder().filter((n) => n.op === 'Softmax');
   const blocks: AttentionBlock[] = [];
   const rejected: string[] = [];
   for (const softmax of softmaxes) {
@@ -159,4 +160,19 @@ function ancestorSet(graph: Graph, name: string): Set<string> {
   // Constants are ancestors of everything they feed but are not the residual stream.
   for (const n of [...seen]) if (graph.tryNode(n)?.op === 'Const') seen.delete(n);
   return seen;
+}
+
+/** The MLP of a block: every node between the attention residual and the MLP residual (constants excluded). */
+export function mlpNodes(graph: Graph, block: AttentionBlock): NodeDef[] {
+  const stop = block.attnResidual.name;
+  const seen = new Set<string>();
+  const stack = [block.mlpResidual.name];
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (seen.has(name) || name === stop) continue;
+    seen.add(name);
+    const node = graph.tryNode(name);
+    if (node) for (const r of dataInputs(node)) stack.push(parseRef(r).node);
+  }
+  return graph.nodes.filter((n) => seen.has(n.name) && n.op !== 'Const');
 }

@@ -10,8 +10,9 @@ import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
 import { MERGE_GRAPH_ATTRS, TurboMergeAttrs } from '../ops/kernel_names';
-import { ARCHITECTURES, Architecture, architectureByName } from './architectures';
-import { AttentionBlock, blockRegion, findAttentionBlocks } from './blocks';
+import { chooseArchitecture } from './architectures/detect';
+import { AttentionBlock, blockRegion } from './blocks';
+import { NoTransformerBlocksError } from './errors';
 import { BlockDims, blockDims } from './dims';
 import { lowerTurboOps } from './lower_merge';
 import { MeanPool, weightMeanPools } from './pooling';
@@ -37,9 +38,13 @@ export interface RewriteOptions extends TurboOptions {
 
 export interface TurboPlan {
   architecture: string;
+  /** Why that family was chosen (its detection reason). */
+  detection: string;
   protectedTokens: number;
   tokenCount: number;
   blocks: AttentionBlock[];
+  /** Per block, from the family's hooks: keys [B, H, N, d] (metric source) and attention probabilities [B, H, N, N] (class-token attention source). */
+  sources: { keys: string; attention: string }[];
   /** Requested r per block (before run-time clamping). */
   schedule: number[];
   /** l per block: earlier blocks with scheduled r > 0 (for beta/gamma weighting). */
@@ -69,33 +74,30 @@ export interface TurboUndo extends EditJournal {
   hadMetadata: boolean;
 }
 
-/** Raised when the graph has no transformer blocks we recognise; says what was found. */
-export class NoTransformerBlocksError extends Error {}
+export { NoTransformerBlocksError };
 
+/** Finds the blocks and the family, and plans the schedule. Reads the graph only. */
 export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rThreshold' | 'architecture'>): TurboPlan {
-  graph.topoSort();
-  const report = findAttentionBlocks(graph);
-  if (report.blocks.length === 0) {
-    const seen = report.softmaxCount === 0 ? 'no Softmax at all' : `${report.softmaxCount} Softmax node(s), none in a block (${report.rejected[0]})`;
-    throw new NoTransformerBlocksError(
-      `no transformer blocks found: ${seen} (graph ops: ${opSummary(graph)}); expected BatchMatMul(q, kᵀ) → Softmax → BatchMatMul(·, v) → projection → residual Add → MLP → residual Add`,
-    );
-  }
-  // findAttentionBlocks numbers them in graph order, which topoSort made execution order.
-  const blocks = report.blocks;
-  const { arch, match } = matchArchitecture(graph, blocks, options.architecture);
+  const { arch, blocks, reason } = chooseArchitecture(graph, options.architecture);
+  const fail = (why: string) => new NoTransformerBlocksError(`found ${blocks.length} attention block(s) of family ${arch.name}, but ${why}`);
+  const tokens = arch.tokens(graph, blocks);
+  if (typeof tokens === 'string') throw fail(tokens);
+  const pooling = arch.pooling(graph, blocks);
+  if (typeof pooling === 'string') throw fail(pooling);
   const schedule = parseRSchedule(options.r, blocks.length);
   return {
     architecture: arch.name,
-    protectedTokens: match.protectedTokens,
-    tokenCount: match.tokenCount,
+    detection: reason,
+    protectedTokens: tokens.protectedTokens,
+    tokenCount: tokens.tokenCount,
     blocks,
+    sources: blocks.map((b) => ({ keys: arch.keys(graph, b), attention: arch.classAttention(graph, b) })),
     schedule,
     layers: layerIndices(schedule),
-    tokensAfterBlock: tokenCounts(match.tokenCount, schedule, match.protectedTokens, options.rThreshold),
+    tokensAfterBlock: tokenCounts(tokens.tokenCount, schedule, tokens.protectedTokens, options.rThreshold),
     inputRef: graphInput(graph),
     dims: blockDims(graph, blocks[0]),
-    meanPools: match.meanPools,
+    meanPools: pooling.kind === 'size-weighted mean' ? pooling.pools : [],
   };
 }
 
@@ -118,7 +120,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       biasedSoftmaxes++;
     }
     if (plan.schedule[i] > 0) {
-      const merge = addMerge(graph, block, consts, scope, size, {
+      const merge = addMerge(graph, block, plan.sources[i], consts, scope, size, {
         r: plan.schedule[i],
         alpha: options.alpha,
         beta: options.beta,
@@ -190,15 +192,16 @@ export function validateRewritten(graph: Graph, plan: TurboPlan): string[] {
 function addMerge(
   graph: Graph,
   block: AttentionBlock,
+  sources: TurboPlan['sources'][number],
   consts: SharedConstants,
   scope: string,
   size: string | undefined,
   attrs: TurboMergeAttrs,
 ): NodeDef {
-  const metric = graph.addNode(mean(`${scope}/metric`, block.keysRef, consts.axis1));
+  const metric = graph.addNode(mean(`${scope}/metric`, sources.keys, consts.axis1));
   // P[:, :, 0, :] -> [B, H, N]: begin/end masks on axes 0, 1, 3; shrink axis 2.
   const clsRow = graph.addNode(
-    stridedSlice(`${scope}/cls_attention_row`, block.softmax.name, consts.rowBegin, consts.rowEnd, consts.rowStrides, {
+    stridedSlice(`${scope}/cls_attention_row`, sources.attention, consts.rowBegin, consts.rowEnd, consts.rowStrides, {
       begin: 0b1011,
       end: 0b1011,
       shrink: 0b0100,
@@ -255,32 +258,6 @@ function sharedConstants(graph: Graph): SharedConstants {
   };
 }
 
-
-function matchArchitecture(graph: Graph, blocks: AttentionBlock[], forced?: string) {
-  const candidates: Architecture[] = forced ? [architectureByName(forced)!].filter(Boolean) : [...ARCHITECTURES];
-  if (forced && candidates.length === 0) {
-    throw new NoTransformerBlocksError(`unknown architecture '${forced}' (known: ${ARCHITECTURES.map((a) => a.name).join(', ')})`);
-  }
-  const reasons: string[] = [];
-  for (const arch of candidates) {
-    const match = arch.match(graph, blocks);
-    if (typeof match !== 'string') return { arch, match };
-    reasons.push(`${arch.name}: ${match}`);
-  }
-  throw new NoTransformerBlocksError(
-    `found ${blocks.length} attention block(s) but no known architecture fits (${reasons.join('; ')})`,
-  );
-}
-
-/** The most frequent non-constant ops, e.g. "Conv2D ×1, Relu ×1, Mean ×1", for error messages. */
-function opSummary(graph: Graph, limit = 8): string {
-  const counts = new Map<string, number>();
-  for (const n of graph.nodes) if (n.op !== 'Const') counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
-  const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-  const shown = sorted.slice(0, limit).map(([op, c]) => `${op} ×${c}`);
-  if (sorted.length > limit) shown.push(`${sorted.length - limit} more op type(s)`);
-  return shown.length ? shown.join(', ') : 'none';
-}
 
 function graphInput(graph: Graph): string {
   const sig = graph.modelJson.signature?.inputs;

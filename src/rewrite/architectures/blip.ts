@@ -1,18 +1,19 @@
 // BLIP vision (ViT-B/16 at 384 in the official models): one class token, pre-norm blocks with a
 // fused qkv projection whose keys are sliced out of one [3, B, H, N, d] tensor.
 
-import { Architecture } from './types';
-import { readTokenLayout } from './tokens';
+import { tokenLayoutWith } from './tokens';
+import { CLASS_TOKEN_POOLING } from './types';
+import { defineArchitecture } from './vit';
 
-export const blip: Architecture = {
+export const blip = defineArchitecture({
   name: 'blip',
-  match(graph, blocks) {
-    const layout = readTokenLayout(graph, blocks[0]);
-    if (!layout) return 'no token concat (class token + patches) found before the first block';
-    if (layout.specialTokens !== 1) return `expected 1 class token, found ${layout.specialTokens}`;
+  specialises: ['vit'],
+  detect(graph, blocks) {
+    const layout = tokenLayoutWith(graph, blocks, 1, 'class token');
+    if (typeof layout === 'string') return { matches: false, reason: layout };
     const fusedQkv = blocks.every((b) => graph.tryNode(b.keysRef)?.op === 'StridedSlice');
-    if (!fusedQkv) return 'keys are not sliced from a fused qkv projection';
-    if (layout.tokenCount === undefined) return 'could not read the token count';
-    return { protectedTokens: 1, tokenCount: layout.tokenCount, meanPools: [] };
+    if (!fusedQkv) return { matches: false, reason: 'keys are not sliced from a fused qkv projection' };
+    return { matches: true, reason: `one class token, and the keys of all ${blocks.length} blocks are sliced from a fused qkv projection` };
   },
-};
+  pooling: () => CLASS_TOKEN_POOLING,
+});

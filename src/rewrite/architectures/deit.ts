@@ -1,16 +1,18 @@
 // DeiT (distilled): a class token and a distillation token before the patches. Both stay first
 // through every merge, so the two heads that read tokens 0 and 1 are left as they are.
 
-import { Architecture } from './types';
-import { readTokenLayout } from './tokens';
+import { tokenInfo, tokenLayoutWith } from './tokens';
+import { CLASS_TOKEN_POOLING } from './types';
+import { defineArchitecture } from './vit';
 
-export const deit: Architecture = {
+export const deit = defineArchitecture({
   name: 'deit',
-  match(graph, blocks) {
-    const layout = readTokenLayout(graph, blocks[0]);
-    if (!layout) return 'no token concat (class + distillation tokens + patches) found before the first block';
-    if (layout.specialTokens !== 2) return `expected 2 special tokens before the patches, found ${layout.specialTokens}`;
-    if (layout.tokenCount === undefined) return 'could not read the static token count';
-    return { protectedTokens: 2, tokenCount: layout.tokenCount, meanPools: [] };
+  specialises: ['vit'],
+  detect(graph, blocks) {
+    const layout = tokenLayoutWith(graph, blocks, 2, 'special tokens');
+    if (typeof layout === 'string') return { matches: false, reason: layout };
+    return { matches: true, reason: `class and distillation tokens concatenated before the patches ('${layout.concat.name}')` };
   },
-};
+  tokens: (graph, blocks) => tokenInfo(graph, blocks, 2),
+  pooling: () => CLASS_TOKEN_POOLING,
+});

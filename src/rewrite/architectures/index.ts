@@ -1,14 +1,16 @@
+// The families the rewrite knows. Order does not matter: detect.ts asks each one and resolves
+// overlaps by what each family declares it specialises.
+
 import { Architecture } from './types';
 import { blip } from './blip';
 import { clip } from './clip';
 import { deit } from './deit';
 import { vit } from './vit';
 
-/** Tried in order; the first family that matches wins, so more specific families come first. */
-export const ARCHITECTURES: readonly Architecture[] = [deit, clip, blip, vit];
+export const ARCHITECTURES: readonly Architecture[] = [vit, deit, clip, blip];
 
 export function architectureByName(name: string): Architecture | undefined {
   return ARCHITECTURES.find((a) => a.name === name);
 }
 
-export type { Architecture, ArchitectureMatch } from './types';
+export type { Architecture, ArchitectureHooks, Detection, Pooling, TokenInfo } from './types';

@@ -4,10 +4,12 @@
 // be unknown, so every test that reads one has a structural fallback (dtypes, weight shapes,
 // the patch convolution's strides and the signature's image size).
 
-import { Graph, dataInputs, parseRef } from '../../graph/ir';
+import { Graph, dataInputs } from '../../graph/ir';
+import { PathPattern, isFailure, matchTensorPath, matchVariants } from '../../graph/match';
 import { NodeDef } from '../../graph/types';
 import { AttentionBlock } from '../blocks';
-import { constShape, isConst, isUnknownConst, knownValues } from '../consts';
+import { constShape, isUnknownConst, knownValues } from '../consts';
+import { TokenInfo } from './types';
 
 export interface TokenLayout {
   /** The ConcatV2 along the token axis that builds [special tokens..., patches]. */
@@ -39,6 +41,22 @@ export function readTokenLayout(graph: Graph, first: AttentionBlock): TokenLayou
     staticTokenCount(graph, first) ??
     patchGridTokens(graph, concat, specialTokens);
   return { concat, specialTokens, tokenCount, path };
+}
+
+/** The layout, if it has `count` special tokens before the patches; otherwise why not. */
+export function tokenLayoutWith(graph: Graph, blocks: AttentionBlock[], count: number, what: string): TokenLayout | string {
+  const layout = readTokenLayout(graph, blocks[0]);
+  if (!layout) return 'no token concat (special tokens + patches) found before the first block';
+  if (layout.specialTokens !== count) return `expected ${count} ${what} before the patches, found ${layout.specialTokens}`;
+  return layout;
+}
+
+/** Protected tokens and token count for a family with `count` special tokens (the tokens hook). */
+export function tokenInfo(graph: Graph, blocks: AttentionBlock[], count: number): TokenInfo | string {
+  const layout = tokenLayoutWith(graph, blocks, count, count === 1 ? 'class token' : 'special tokens');
+  if (typeof layout === 'string') return layout;
+  if (layout.tokenCount === undefined) return 'could not read the static token count';
+  return { protectedTokens: count, tokenCount: layout.tokenCount };
 }
 
 /** Inputs that carry activations (not shapes, axes or constants). */
@@ -122,46 +140,72 @@ function tableLength(graph: Graph, ref: string): number | undefined {
   return undefined;
 }
 
-/** Token count baked into the keys' Reshape ([-1, N, H, d]), when the embedding did not tell. */
+/**
+ * Token count baked into the keys' Reshape, when the embedding did not tell: per-head keys are
+ * Transpose(Reshape(k, [-1, N, H, d]), [0, 2, 1, 3]) in HF's TF port and in our converter.
+ */
+export const KEYS_RESHAPE: PathPattern = {
+  name: 'keys = Transpose(Reshape(k, [-1, N, H, d]))',
+  steps: [
+    { label: 'Identity', ops: ['Identity'], repeat: true },
+    { label: 'Transpose to heads', ops: ['Transpose'] },
+    {
+      label: 'Reshape [-1, N, H, d]',
+      ops: ['Reshape'],
+      where: (reshape, graph) => {
+        const shape = knownValues(graph, dataInputs(reshape)[1]);
+        if (!shape) return `Reshape '${reshape.name}' has no constant target of known value`;
+        return shape.length === 4 && shape[1] > 0 ? undefined : `Reshape '${reshape.name}' targets [${Array.from(shape)}]`;
+      },
+    },
+  ],
+};
+
 function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefined {
-  let node = graph.tryNode(block.keysRef);
-  for (let i = 0; node && i < 4; i++) {
-    if (node.op === 'Reshape') {
-      const shape = knownValues(graph, dataInputs(node)[1]);
-      if (shape && shape.length === 4 && shape[1] > 0) return shape[1];
-    }
-    node = graph.tryNode(dataInputs(node)[0]);
-  }
-  return undefined;
+  const m = matchTensorPath(graph, block.keysRef, KEYS_RESHAPE);
+  if (isFailure(m)) return undefined;
+  const reshape = m.nodes[m.nodes.length - 1];
+  return knownValues(graph, dataInputs(reshape)[1])![1];
 }
+
+/**
+ * The patch tokens [B, P, C] as converters flatten the patch convolution: a Reshape of its NHWC
+ * output. Two variants, by how the convolution's bias is written.
+ */
+export const PATCH_EMBEDDING: readonly PathPattern[] = [
+  {
+    name: 'patches = Reshape(_FusedConv2D(image) with bias)',
+    steps: [
+      { label: 'Identity', ops: ['Identity'], repeat: true },
+      { label: 'Reshape to tokens', ops: ['Reshape'] },
+      { label: 'patch convolution', ops: ['_FusedConv2D'] },
+    ],
+  },
+  {
+    name: 'patches = Reshape(Conv2D(image)) without bias',
+    steps: [
+      { label: 'Identity', ops: ['Identity'], repeat: true },
+      { label: 'Reshape to tokens', ops: ['Reshape'] },
+      { label: 'patch convolution', ops: ['Conv2D'] },
+    ],
+  },
+];
 
 /**
  * Patches from the signature's image size and the patch convolution's stride, plus the special
  * tokens: for graphs whose position embedding is gathered rather than a plain constant.
  */
 function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): number | undefined {
-  const patches = graph.tryNode(dataInputs(concat)[specialTokens]);
-  const seen = new Set<string>();
-  const stack = patches ? [patches] : [];
-  while (stack.length && seen.size < 32) {
-    const n = stack.pop()!;
-    if (seen.has(n.name)) continue;
-    seen.add(n.name);
-    if (n.op === 'Conv2D' || n.op === '_FusedConv2D') {
-      const strides = n.attr?.strides?.list?.i?.map(Number);
-      const nhwc = (n.attr?.data_format?.s ?? '') !== Buffer.from('NCHW').toString('base64');
-      const dims = Object.values(graph.modelJson.signature?.inputs ?? {})[0]?.tensorShape?.dim?.map((d) => Number(d.size));
-      if (!strides || !dims || dims.length !== 4) return undefined;
-      const [sh, sw] = nhwc ? [strides[1], strides[2]] : [strides[2], strides[3]];
-      // Inputs are NCHW (HF) or NHWC; the two spatial sizes are the ones that are not 3 channels.
-      const [h, w] = dims[1] === 3 ? [dims[2], dims[3]] : [dims[1], dims[2]];
-      if (!(h > 0 && w > 0 && sh > 0 && sw > 0)) return undefined;
-      return Math.floor(h / sh) * Math.floor(w / sw) + specialTokens;
-    }
-    for (const r of dataInputs(n)) {
-      const p = graph.tryNode(r);
-      if (p && !isConst(graph, parseRef(r).node)) stack.push(p);
-    }
-  }
-  return undefined;
+  const m = matchVariants(graph, concat, specialTokens, PATCH_EMBEDDING);
+  if (Array.isArray(m)) return undefined;
+  const n = m.nodes[m.nodes.length - 1];
+  const strides = n.attr?.strides?.list?.i?.map(Number);
+  const nhwc = (n.attr?.data_format?.s ?? '') !== Buffer.from('NCHW').toString('base64');
+  const dims = Object.values(graph.modelJson.signature?.inputs ?? {})[0]?.tensorShape?.dim?.map((d) => Number(d.size));
+  if (!strides || !dims || dims.length !== 4) return undefined;
+  const [sh, sw] = nhwc ? [strides[1], strides[2]] : [strides[2], strides[3]];
+  // Inputs are NCHW (HF) or NHWC; the two spatial sizes are the ones that are not 3 channels.
+  const [h, w] = dims[1] === 3 ? [dims[2], dims[3]] : [dims[1], dims[2]];
+  if (!(h > 0 && w > 0 && sh > 0 && sw > 0)) return undefined;
+  return Math.floor(h / sh) * Math.floor(w / sw) + specialTokens;
 }

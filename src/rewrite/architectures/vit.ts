@@ -1,20 +1,34 @@
 // ViT (timm / HF, and our own converter): one class token concatenated before the patches,
-// pre-norm blocks, class-token pooling or (timm global_pool='avg') mean pooling.
+// pre-norm blocks, class-token pooling or (timm global_pool='avg') mean pooling. Its hooks are the
+// defaults every other family starts from (defineArchitecture) and overrides where it differs.
 
-import { Architecture } from './types';
-import { readTokenLayout } from './tokens';
+import { findAttentionBlocks } from '../blocks';
 import { findMeanPools } from '../pooling';
+import { tokenInfo, tokenLayoutWith } from './tokens';
+import { Architecture, ArchitectureHooks, ArchitectureSpec, CLASS_TOKEN_POOLING } from './types';
 
-export const vit: Architecture = {
-  name: 'vit',
-  match(graph, blocks) {
-    const layout = readTokenLayout(graph, blocks[0]);
-    if (!layout) return 'no token concat (class token + patches) found before the first block';
-    if (layout.specialTokens !== 1) return `expected 1 class token before the patches, found ${layout.specialTokens}`;
-    if (layout.tokenCount === undefined) return 'could not read the static token count';
-    // timm's global_pool='avg' variant pools by mean instead of reading the class token.
-    const meanPools = findMeanPools(graph, blocks);
-    if (typeof meanPools === 'string') return meanPools;
-    return { protectedTokens: 1, tokenCount: layout.tokenCount, meanPools };
+export const VIT_DEFAULTS: ArchitectureHooks = {
+  findBlocks: findAttentionBlocks,
+  tokens: (graph, blocks) => tokenInfo(graph, blocks, 1),
+  keys: (_graph, block) => block.keysRef,
+  classAttention: (_graph, block) => block.softmax.name,
+  pooling(graph, blocks) {
+    const pools = findMeanPools(graph, blocks);
+    if (typeof pools === 'string') return pools;
+    return pools.length ? { kind: 'size-weighted mean', pools } : CLASS_TOKEN_POOLING;
   },
 };
+
+/** A family: the ViT defaults, with what `spec` overrides. */
+export function defineArchitecture(spec: ArchitectureSpec): Architecture {
+  return { ...VIT_DEFAULTS, specialises: [], ...spec };
+}
+
+export const vit = defineArchitecture({
+  name: 'vit',
+  detect(graph, blocks) {
+    const layout = tokenLayoutWith(graph, blocks, 1, 'class token');
+    if (typeof layout === 'string') return { matches: false, reason: layout };
+    return { matches: true, reason: `one class token concatenated before the patches ('${layout.concat.name}')` };
+  },
+});
