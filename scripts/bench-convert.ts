@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // How long convert-with-turbo takes on a model, split into reading, rewriting and writing, so
-// the rewrite's own cost is visible apart from the I/O of the weights.
+// the rewrite's own cost is visible apart from the I/O of the weights. Wall clock (bench/timing.ts).
 //
 //   node dist/scripts/bench-convert.js [MODEL_DIR] [--repeats 5] [--no-docs]
 
@@ -13,10 +13,9 @@ import { runCli } from '../src/cli/run';
 import { readGraphModel, writeGraphModel } from '../src/graph/model_io';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { packageRoot } from '../src/paths';
-import { machineLine } from './machine';
+import { machineLine } from './bench/machine';
+import { median, timeOnce, timeSync } from './bench/timing';
 import { replaceSection } from './markdown';
-import { median } from './stats';
-
 
 async function main(modelDir: string, opts: { repeats: number; docs: boolean }): Promise<void> {
   const times = { read: [] as number[], rewrite: [] as number[], write: [] as number[] };
@@ -25,17 +24,13 @@ async function main(modelDir: string, opts: { repeats: number; docs: boolean }):
   for (let i = 0; i < opts.repeats; i++) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-convert-'));
     try {
-      let t = performance.now();
-      const graph = await readGraphModel(modelDir);
-      times.read.push(performance.now() - t);
+      const read = await timeOnce(() => readGraphModel(modelDir));
+      const graph = read.value;
+      times.read.push(read.wallMs);
       bytes = [...graph.weights.values()].reduce((s, w) => s + w.bytes.length, 0);
       nodes = graph.nodes.length;
-      t = performance.now();
-      rewriteGraph(graph, { ...DEFAULT_TURBO_OPTIONS });
-      times.rewrite.push(performance.now() - t);
-      t = performance.now();
-      await writeGraphModel(graph, path.join(out, 'model'));
-      times.write.push(performance.now() - t);
+      times.rewrite.push(timeSync(() => rewriteGraph(graph, { ...DEFAULT_TURBO_OPTIONS })).wallMs);
+      times.write.push((await timeOnce(() => writeGraphModel(graph, path.join(out, 'model')))).wallMs);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

@@ -8,7 +8,6 @@
 //   npx tsc -p tsconfig.json && node dist/scripts/bench-merge.js [--backend wasm] [--batches 1,8]
 //                                   [--runs 25] [--warmup 5] [--r 16] [--alpha 5] [--no-write]
 
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, InvalidArgumentError } from 'commander';
@@ -16,27 +15,17 @@ import { registerFusedKernels, registerTurboOps, unregisterFusedKernels } from '
 import { turboMerge } from '../src/ops/turbo_merge';
 import { matchTokens } from '../src/ops/kernels/match';
 import { BackendName, useBackend } from '../src/runtime/backend';
-import { replaceSection } from './markdown';
 import { packageRoot } from '../src/paths';
-import { median } from './stats';
+import { machineInfo } from './bench/machine';
+import { interleave, median } from './bench/timing';
+import { VIT_B_DIMS, blockWeights, readBackTimed, vitBlock } from './bench/vit_block';
+import { replaceSection } from './markdown';
 
 const ROOT = packageRoot();
-
-/** A ViT block's widths: scripts/bench-native-ops.ts also times ViT-Tiny blocks. */
-export interface BlockDims {
-  hidden: number;
-  heads: number;
-  headDim: number;
-  mlp: number;
-}
-
-export const VIT_B_DIMS: BlockDims = { hidden: 768, heads: 12, headDim: 64, mlp: 3072 };
-export const VIT_TINY_DIMS: BlockDims = { hidden: 192, heads: 3, headDim: 64, mlp: 768 };
 
 // ViT-B/16 at 224: 196 patches + class token.
 const N = 197;
 const { hidden: HIDDEN, heads: HEADS, headDim: HEAD_DIM, mlp: MLP } = VIT_B_DIMS;
-const EPS = 1e-6;
 /** Fused-merge and matching timings per round (they are ~100x cheaper than a block). */
 const CHEAP_REPEATS = 5;
 
@@ -62,103 +51,7 @@ interface Row {
   fusedMinMs: number;
 }
 
-// ---- one ViT-B block from tfjs ops -------------------------------------------------------------
-
-interface Linear {
-  w: tf.Tensor2D;
-  b: tf.Tensor1D;
-}
-
-export interface BlockWeights {
-  dims: BlockDims;
-  ln1: { g: tf.Tensor1D; b: tf.Tensor1D };
-  ln2: { g: tf.Tensor1D; b: tf.Tensor1D };
-  q: Linear;
-  k: Linear;
-  v: Linear;
-  proj: Linear;
-  fc1: Linear;
-  fc2: Linear;
-}
-
-function linear(inDim: number, outDim: number, seed: number): Linear {
-  return {
-    w: tf.randomNormal([inDim, outDim], 0, 0.02, 'float32', seed) as tf.Tensor2D,
-    b: tf.randomNormal([outDim], 0, 0.02, 'float32', seed + 1) as tf.Tensor1D,
-  };
-}
-
-export function blockWeights(dims: BlockDims = VIT_B_DIMS): BlockWeights {
-  const { hidden, mlp } = dims;
-  const ln = (seed: number) => ({
-    g: tf.add(1, tf.randomNormal([hidden], 0, 0.02, 'float32', seed)) as tf.Tensor1D,
-    b: tf.randomNormal([hidden], 0, 0.02, 'float32', seed + 1) as tf.Tensor1D,
-  });
-  return {
-    dims,
-    ln1: ln(1),
-    ln2: ln(3),
-    q: linear(hidden, hidden, 10),
-    k: linear(hidden, hidden, 12),
-    v: linear(hidden, hidden, 14),
-    proj: linear(hidden, hidden, 16),
-    fc1: linear(hidden, mlp, 18),
-    fc2: linear(mlp, hidden, 20),
-  };
-}
-
-/** Mean, SquaredDifference, Mean, AddV2, Rsqrt, Mul, Mul, AddV2: LayerNorm as converted graphs run it. */
-function layerNorm(x: tf.Tensor3D, p: { g: tf.Tensor1D; b: tf.Tensor1D }): tf.Tensor3D {
-  const mean = tf.mean(x, -1, true);
-  const variance = tf.mean(tf.squaredDifference(x, mean), -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), p.g), p.b);
-}
-
-/** [B, N, in] → Reshape [B·N, in] → MatMul + bias → Reshape [B, N, out]. */
-function dense(x: tf.Tensor3D, p: Linear): tf.Tensor3D {
-  const [b, n, c] = x.shape;
-  const y = tf.add(tf.matMul(tf.reshape(x, [b * n, c]) as tf.Tensor2D, p.w), p.b);
-  return tf.reshape(y, [b, n, p.w.shape[1]]);
-}
-
-/** [B, N, C] → [B, H, N, d] */
-function heads(x: tf.Tensor3D, dims: BlockDims): tf.Tensor4D {
-  const [b, n] = x.shape;
-  return tf.transpose(tf.reshape(x, [b, n, dims.heads, dims.headDim]), [0, 2, 1, 3]);
-}
-
-function geluErf(x: tf.Tensor3D): tf.Tensor3D {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-}
-
-export function vitBlock(x: tf.Tensor3D, w: BlockWeights): tf.Tensor3D {
-  const [b, n] = x.shape;
-  const h = layerNorm(x, w.ln1);
-  const q = heads(dense(h, w.q), w.dims);
-  const k = heads(dense(h, w.k), w.dims);
-  const v = heads(dense(h, w.v), w.dims);
-  const logits = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(w.dims.headDim));
-  const attn = tf.matMul(tf.softmax(logits), v);
-  const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [b, n, w.dims.hidden]) as tf.Tensor3D;
-  const x1 = tf.add(x, dense(merged, w.proj)) as tf.Tensor3D;
-  const mlp = dense(geluErf(dense(layerNorm(x1, w.ln2), w.fc1)), w.fc2);
-  return tf.add(x1, mlp) as tf.Tensor3D;
-}
-
-// ---- timing ------------------------------------------------------------------------------------
-
-/** Milliseconds for f, including reading its result back (wasm and cpu run synchronously). */
-export function time(f: () => tf.Tensor[]): number {
-  const t0 = process.hrtime.bigint();
-  const out = f();
-  for (const t of out) t.dataSync();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  tf.dispose(out);
-  return ms;
-}
-
-
-function benchBatch(batch: number, w: BlockWeights, o: Options): Row {
+async function benchBatch(batch: number, w: ReturnType<typeof blockWeights>, o: Options): Promise<Row> {
   const x = tf.randomNormal([batch, N, HIDDEN], 0, 1, 'float32', 100 + batch) as tf.Tensor3D;
   const metric = tf.randomNormal([batch, N, HEAD_DIM], 0, 1, 'float32', 200 + batch) as tf.Tensor3D;
   const clsAttn = tf.softmax(tf.randomNormal([batch, N], 0, 2, 'float32', 300 + batch)) as tf.Tensor2D;
@@ -184,21 +77,13 @@ function benchBatch(batch: number, w: BlockWeights, o: Options): Row {
     return [];
   };
 
+  // Interleaved, in this order every round, so drift on a shared machine hits all alike; the cheap
+  // merge-side measurements are repeated within a round for steadier medians. Wall clock.
+  const cheap = Array.from({ length: CHEAP_REPEATS }, () => [readBackTimed('fused', fused), readBackTimed('match', match)]).flat();
+  const runners = [readBackTimed('block', block), ...cheap, readBackTimed('composite', composite)];
+  const { times } = await interleave(runners, { rounds: o.runs, warmup: o.warmup, rotate: false });
   const samples: Record<'block' | 'fused' | 'match' | 'composite', number[]> = { block: [], fused: [], match: [], composite: [] };
-  for (let i = 0; i < o.warmup + o.runs; i++) {
-    // Interleaved, so drift on a shared machine hits all alike; the cheap merge-side measurements
-    // are repeated within a round for steadier medians.
-    const timed = i >= o.warmup;
-    const record = (k: keyof typeof samples, v: number) => {
-      if (timed) samples[k].push(v);
-    };
-    record('block', time(block));
-    for (let j = 0; j < CHEAP_REPEATS; j++) {
-      record('fused', time(fused));
-      record('match', time(match));
-    }
-    record('composite', time(composite));
-  }
+  runners.forEach((r, i) => samples[r.label as keyof typeof samples].push(...times[i].wall));
   registerFusedKernels();
   tf.dispose([x, metric, clsAttn]);
   return {
@@ -218,13 +103,13 @@ const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(2
 const ms = (v: number) => v.toFixed(v < 10 ? 3 : 1);
 
 function renderMarkdown(rows: Row[], o: Options, command: string, backendInfo: string): string {
-  const cpus = os.cpus();
+  const m = machineInfo();
   const lines = [
     '## turboMerge vs one ViT-B block',
     '',
     `Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
-    `Machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores (shared), ${os.platform()} ${os.arch()}; ` +
-      `backend ${backendInfo}; tfjs ${tf.version_core}; Node ${process.version}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores (shared), ${m.platform} ${m.arch}; ` +
+      `backend ${backendInfo}; tfjs ${tf.version_core}; Node ${m.node}.`,
     '',
     `One \`turboMerge\` at ViT-B/16-224 size (N = ${N}, C = ${HIDDEN}, metric dim ${HEAD_DIM}, r = ${o.r}, alpha = ${o.alpha}, ` +
       `class token protected) against one ViT-B block at N = ${N} built from tfjs ops as our graphs run it ` +
@@ -291,7 +176,7 @@ async function main(): Promise<void> {
   const w = blockWeights();
   const rows: Row[] = [];
   for (const batch of o.batches) {
-    const row = benchBatch(batch, w, o);
+    const row = await benchBatch(batch, w, o);
     rows.push(row);
     console.log(
       `batch ${batch}: block ${ms(row.blockMs)} ms, fused merge ${ms(row.fusedMs)} ms (${pct(row.fusedMs, row.blockMs)}; ` +

@@ -8,29 +8,30 @@
 //   npm run setup:native && npm run build:native-ops && npx tsc -p tsconfig.json &&
 //   node dist/scripts/bench-savedmodel.js --python PYTHON_WITH_ONNX
 //
-// Each engine is a worker process (bench_savedmodel/worker.ts: TensorFlow fixes its thread pools
+// Each engine is a worker process (bench/savedmodel/worker.ts: TensorFlow fixes its thread pools
 // at start); this parent runs one model at a time round-robin over every (engine, model), the first
-// rotating each round, so drift on the shared machine hits every engine alike. Reuses bench.ts's
-// ONNX export, inputs, runners and parity vectors, and bench-native's random ViT-B.
+// rotating each round, so drift on the shared machine hits every engine alike (bench/timing.ts's
+// interleave, timed in the workers). Reuses bench's ONNX export, inputs, runners, parity vectors
+// and random ViT-B (scripts/bench/).
 
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
-import { convertVitCheckpointTo } from '../converters/vit';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../src/convert';
+import { rewriteGraph } from '../src/convert';
 import { readGraphModel } from '../src/graph/model_io';
 import { runProgram } from '../src/cli/run';
 import { packageRoot } from '../src/paths';
 import { writeSavedModel } from '../src/savedmodel/write';
 import { estimateFlopRatio } from '../src/turbo/schedule';
-import { checkPython, exportOnnx, officialLogits, readParity } from './bench';
-import { SmEngine, SmReply, SmRequest } from './bench_savedmodel/worker';
-import { machineLine } from './machine';
+import { ParityResult, maxAbsDiff, officialLogits, readParity } from './bench/inputs';
+import { machineLine } from './bench/machine';
+import { MODELS, modelOnDisk } from './bench/models';
+import { checkPython, exportOnnx } from './bench/onnx';
+import type { SmEngine, SmRequest } from './bench/savedmodel/worker';
+import { interleave, median } from './bench/timing';
+import { BenchWorker } from './bench/worker_process';
 import { replaceSection } from './markdown';
-import { VIT_B16_224, writeRandomVit } from './random_vit';
-import { median } from './stats';
-import { BenchWorker } from './bench_worker';
 
 const ROOT = packageRoot();
 
@@ -38,7 +39,7 @@ type Worker = BenchWorker<SmRequest, SmEngine>;
 const Worker = {
   start(engine: SmEngine): Worker {
     const env = { TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
-    return BenchWorker.start<SmRequest, SmEngine>(path.join(__dirname, 'bench_savedmodel', 'worker.js'), engine, env);
+    return BenchWorker.start<SmRequest, SmEngine>(path.join(__dirname, 'bench', 'savedmodel', 'worker.js'), engine, env);
   },
 };
 
@@ -99,25 +100,9 @@ interface Opts {
   fromJson?: string;
 }
 
-const TITLES: Record<string, string> = {
-  'vit-tiny': 'ViT-Tiny/16-224 (real weights, embedded model)',
-  'vit-b': 'ViT-B/16-224 (random weights, seed 0)',
-};
-
 /** The graph model, its unmerged and Turbo SavedModels, and its ONNX export. */
 async function prepare(model: string, r: number, opts: Opts, peer: ReturnType<typeof checkPython>, tmp: string, log: (s: string) => void) {
-  let graphDir = EMBEDDED_MODEL_DIR;
-  let ckpt = path.join(opts.shared, 'models', 'vit-tiny-patch16-224');
-  let onnxName = 'vit-tiny-patch16-224';
-  if (model === 'vit-b') {
-    log('writing the random ViT-B/16-224 checkpoint (seed 0) and converting it');
-    ckpt = path.join(tmp, 'vit-b-ckpt');
-    fs.mkdirSync(ckpt);
-    const { weights, config } = writeRandomVit(ckpt, VIT_B16_224, 0);
-    graphDir = path.join(tmp, 'vit-b-graph');
-    await convertVitCheckpointTo(weights, config, graphDir);
-    onnxName = 'vit-b16-224-random-seed0';
-  } else if (model !== 'vit-tiny') throw new Error(`--models: unknown model '${model}' (vit-tiny, vit-b)`);
+  const { graphDir, checkpoint } = await modelOnDisk(model, opts.shared, tmp, log);
   const original = path.join(tmp, `${model}-savedmodel`);
   const unmergedGraph = await readGraphModel(graphDir);
   await writeSavedModel(unmergedGraph, original);
@@ -138,34 +123,29 @@ async function prepare(model: string, r: number, opts: Opts, peer: ReturnType<ty
   await writeSavedModel(lowered, portable);
   const { plan } = summary;
   const flopRatio = plan.dims ? estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims) : NaN;
-  const onnx = peer.skipped ? null : exportOnnx(peer, ckpt, opts.onnxCache, onnxName, log);
+  const onnx = peer.skipped ? null : exportOnnx(peer, checkpoint, opts.onnxCache, MODELS[model].onnxName, log);
   return { original, turbo, portable, unfused, turboUnfused, onnx, tokensAfterBlock: plan.tokensAfterBlock, flopRatio };
 }
 
-async function measureGroup(model: string, batch: number, rounds: number, warmup: number, entries: Entry[], parity: ReturnType<typeof readParity>, log: (s: string) => void): Promise<Cell[]> {
-  const run = (e: Entry, keepOutput: boolean) => e.worker.ask<{ wallMs: number; cpuMs: number; output?: number[] }>({ cmd: 'run', variant: e.index, batch, keepOutput });
-  const outputs: (number[] | undefined)[] = [];
-  for (const e of entries) {
-    outputs.push((await run(e, true)).output);
-    for (let i = 1; i < warmup; i++) await run(e, false);
-  }
-  const wall: number[][] = entries.map(() => []);
-  const cpu: number[][] = entries.map(() => []);
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < entries.length; k++) {
-      const i = (round + k) % entries.length;
-      const t = await run(entries[i], false);
-      wall[i].push(t.wallMs);
-      cpu[i].push(t.cpuMs);
-    }
-  }
-  log(`${model} b${batch}: ${entries.map((e, i) => `${e.label} ${median(wall[i]).toFixed(1)} ms`).join(', ')}`);
+async function measureGroup(model: string, batch: number, rounds: number, warmup: number, entries: Entry[], parity: ParityResult[], log: (s: string) => void): Promise<Cell[]> {
+  // The workers time each run; the first warm-up run of each keeps its logits to check (so at least one).
+  const { warm: outputs, times } = await interleave(
+    entries.map((e) => ({
+      label: e.label,
+      run: async ({ round, warmup: w }: { round: number; warmup: boolean }) => {
+        const t = await e.worker.ask<{ wallMs: number; cpuMs: number; output?: number[] }>({ cmd: 'run', variant: e.index, batch, keepOutput: w && round === 0 });
+        return { wallMs: t.wallMs, cpuMs: t.cpuMs, value: t.output };
+      },
+    })),
+    { rounds, warmup: Math.max(1, warmup) },
+  );
+  log(`${model} b${batch}: ${entries.map((e, i) => `${e.label} ${median(times[i].wall).toFixed(1)} ms`).join(', ')}`);
   return entries.map((e, i) => {
-    const wallMs = median(wall[i]);
+    const wallMs = median(times[i].wall);
     const official = model === 'vit-tiny' ? officialLogits(parity, e.r, e.alpha, batch) : undefined;
     const out = outputs[i];
-    const d = official && out ? Math.max(...official.map((v, j) => Math.abs(v - out[j]))) : undefined;
-    return { key: e.key, label: e.label, r: e.r, alpha: e.alpha, wallMs, cpuMs: median(cpu[i]), imagesPerSec: (1000 * batch) / wallMs, ...(d === undefined ? {} : { parity: d }) };
+    const d = official && out ? maxAbsDiff(official, out) : undefined;
+    return { key: e.key, label: e.label, r: e.r, alpha: e.alpha, wallMs, cpuMs: median(times[i].cpu), imagesPerSec: (1000 * batch) / wallMs, ...(d === undefined ? {} : { parity: d }) };
   });
 }
 
@@ -250,7 +230,7 @@ function render(r: SmResult, opts: Opts): void {
         return d && d !== c ? `${(c.imagesPerSec / d.imagesPerSec).toFixed(2)}x` : '';
       };
       const parity = c.parity === undefined ? '' : c.parity.toExponential(1);
-      lines.push(`| ${TITLES[g.model] ?? g.model} | ${g.batch} | ${c.label} | ${c.wallMs.toFixed(1)} | ${c.cpuMs.toFixed(1)} | ${c.imagesPerSec.toFixed(1)} | ${ratio('savedmodel')} | ${ratio('onnx')} | ${parity} |`);
+      lines.push(`| ${MODELS[g.model]?.short ?? g.model} | ${g.batch} | ${c.label} | ${c.wallMs.toFixed(1)} | ${c.cpuMs.toFixed(1)} | ${c.imagesPerSec.toFixed(1)} | ${ratio('savedmodel')} | ${ratio('onnx')} | ${parity} |`);
     }
   }
   lines.push('');

@@ -154,25 +154,3 @@ export function writeRandomVit(dir: string, v: VitShape, seed = 0, naming: VitNa
   fs.writeFileSync(config, JSON.stringify(vitConfigJson(v)));
   return { weights, config };
 }
-
-/**
- * CLI: writes the random ViT-B/16-224 checkpoint (the one scripts/bench.ts converts) into OUT_DIR,
- * e.g. to export it by hand with converters/python/export_onnx.py --checkpoint OUT_DIR.
- *   node dist/scripts/random_vit.js OUT_DIR [--seed 0]
- */
-export async function randomVitCli(args: string[]): Promise<number> {
-  const { Command } = await import('commander');
-  const { runProgram } = await import('../src/cli/run');
-  const program = new Command('random_vit')
-    .description('Write a deterministic random-weight ViT-B/16-224 checkpoint (timm names): model.safetensors + config.json')
-    .argument('<out-dir>', 'output directory (created if missing)')
-    .option('--seed <n>', 'rng seed', (s) => Number(s), 0)
-    .action((outDir: string, o: { seed: number }) => {
-      if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error(`--seed: '${o.seed}' is not an integer >= 0`);
-      const { weights, config } = writeRandomVit(outDir, VIT_B16_224, o.seed);
-      process.stdout.write(`${weights}\n${config}\n`);
-    });
-  return runProgram(program, args);
-}
-
-if (require.main === module) randomVitCli(process.argv.slice(2)).then((c) => (process.exitCode = c));

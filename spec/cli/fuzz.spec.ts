@@ -1,8 +1,8 @@
-// The seeded fuzz run of convert-with-turbo (scripts/fuzz_convert.ts): every case must end either
+// The seeded fuzz run of convert-with-turbo (scripts/fuzz-convert.ts): every case must end either
 // converted (exit 0, complete output) or refused (non-zero, one line, no stack trace, no output,
 // nothing left behind), with the input untouched and no hang. `npm run fuzz` prints the tally.
 
-import { CASE_KINDS, runFuzz } from '../../scripts/fuzz_convert';
+import { CASE_KINDS, runFuzz } from '../../scripts/fuzz-convert';
 
 const SEED = 1;
 const CASES = 420;

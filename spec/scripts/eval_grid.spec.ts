@@ -1,11 +1,15 @@
-// scripts/eval-grid.ts: the labels.csv reader, every bad input (one line, non-zero exit, nothing
-// written), and a 2-image smoke run of the real ViT-Tiny checked against the official Turbo top-1s.
+// scripts/eval-grid.ts (its modules in scripts/bench/grid/): the labels.csv reader, every bad input
+// (one line, non-zero exit, nothing written), and a 2-image smoke run of the real ViT-Tiny checked
+// against the official Turbo top-1s.
 
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GridRow, buildProgram, parseCsv, plotSpec, readLabels } from '../../scripts/eval-grid';
+import { buildProgram } from '../../scripts/eval-grid';
+import { plotSpec } from '../../scripts/bench/grid/plot';
+import { GridRow } from '../../scripts/bench/grid/results';
+import { parseCsv, readLabels } from '../../src/image/labels';
 import { runProgram } from '../../src/cli/run';
 import { FIXTURES } from '../helpers/parity';
 import { nativeInstalled } from '../helpers/backends';

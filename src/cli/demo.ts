@@ -16,6 +16,7 @@ import { runCli } from './run';
 import { TurboInputError } from '../errors';
 import { packageRoot } from '../paths';
 import { DEFAULT_TURBO_OPTIONS } from '../turbo/options';
+import { interleave, median, timedHere } from '../../scripts/bench/timing';
 
 const DEFAULT_IMAGE = path.join(packageRoot(), 'assets', 'hare.jpg');
 
@@ -25,18 +26,21 @@ function topK(logits: Float32Array | Int32Array | Uint8Array, k: number): number
     .slice(0, k);
 }
 
+/**
+ * Median wall-clock ms per model over `rounds` interleaved rounds after 3 warm-up rounds, each run
+ * with its logits read back: the benchmarks' timing harness (scripts/bench/timing.ts).
+ */
 async function timeInterleaved(models: GraphModel[], input: tf.Tensor, rounds: number): Promise<number[]> {
-  const times: number[][] = models.map(() => []);
   const runOnce = async (m: GraphModel) => {
-    const t0 = performance.now();
     const out = m.execute({ pixel_values: input }, 'logits') as tf.Tensor;
     await out.data();
     out.dispose();
-    return performance.now() - t0;
   };
-  for (const m of models) for (let i = 0; i < 3; i++) await runOnce(m); // warm-up
-  for (let i = 0; i < rounds; i++) for (let j = 0; j < models.length; j++) times[j].push(await runOnce(models[j]));
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  const { times } = await interleave(
+    models.map((m, i) => timedHere(`model ${i}`, () => runOnce(m))),
+    { rounds, warmup: 3 },
+  );
+  return times.map((t) => median(t.wall));
 }
 
 /** The demo as a commander program; `log` receives each output line (tests collect them). */

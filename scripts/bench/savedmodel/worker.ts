@@ -1,13 +1,17 @@
 // One engine of bench-savedmodel in its own process: 'savedmodel' (TensorFlow through tfjs-node,
 // each model a SavedModel run in one session call) or 'onnxruntime'. Both with 1 thread: the
 // parent starts this process with TF_NUM_INTRAOP_THREADS=1 / TF_NUM_INTEROP_THREADS=1, and
-// onnxruntime sessions get intraOpNumThreads 1. The parent interleaves; this side loads and times.
+// onnxruntime sessions get intraOpNumThreads 1. The parent interleaves; this side loads and times
+// (bench/timing.ts).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../../src/runtime/backend';
-import { loadTurboOpLibrary } from '../../src/native/op_library';
-import { TurboSavedModel, loadTurboSavedModel } from '../../src/savedmodel/load';
-import { Runner, loadOrt, ortRunner, readInputs, timed } from '../bench';
+import { useBackend } from '../../../src/runtime/backend';
+import { loadTurboOpLibrary } from '../../../src/native/op_library';
+import { TurboSavedModel, loadTurboSavedModel } from '../../../src/savedmodel/load';
+import { IMAGE, readInputs } from '../inputs';
+import { loadOrt, ortRunner } from '../onnx';
+import { Runner } from '../runners';
+import { timeOnce } from '../timing';
 
 export type SmEngine = 'savedmodel' | 'onnxruntime';
 export type SmRequest = { cmd: 'load'; files: string[] } | { cmd: 'run'; variant: number; batch: number; keepOutput: boolean } | { cmd: 'unload' };
@@ -15,7 +19,6 @@ export type SmReply = { ok: true; value: unknown } | { ok: false; error: string 
 
 const engine = process.argv[2] as SmEngine;
 const inputs = readInputs();
-const IMAGE = [3, 224, 224];
 let runners: Runner[] = [];
 
 function savedModelRunner(label: string, model: TurboSavedModel): Runner {
@@ -62,8 +65,8 @@ process.on('message', async (req: SmRequest) => {
   try {
     if (req.cmd === 'load') reply = { ok: true, value: await load(req.files) };
     else if (req.cmd === 'run') {
-      const t = await timed(runners[req.variant], req.batch);
-      reply = { ok: true, value: { wallMs: t.wall, cpuMs: t.cpu, output: req.keepOutput ? Array.from(t.out) : undefined } };
+      const t = await timeOnce(() => runners[req.variant].run(req.batch));
+      reply = { ok: true, value: { wallMs: t.wallMs, cpuMs: t.cpuMs, output: req.keepOutput ? Array.from(t.value) : undefined } };
     } else {
       await unload();
       reply = { ok: true, value: null };

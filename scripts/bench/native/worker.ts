@@ -1,16 +1,18 @@
 // One engine of bench-native, in its own process (see protocol.ts for why). The parent sends
 // load / run / profile requests over IPC and interleaves the engines itself; this side only
-// executes and times. Times are wall clock and this process's CPU time (all its threads).
+// executes and times (bench/timing.ts: wall clock and this process's CPU time, all its threads).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { deregisterOp, registerOp } from '@tensorflow/tfjs-converter';
-import type { GraphNode } from '@tensorflow/tfjs-converter';
-import { readGraphModel } from '../../src/graph/model_io';
-import { TurboMerge } from '../../src/ops/kernel_names';
-import { mergeNode, registerTurboOps } from '../../src/ops/register';
-import { useBackend } from '../../src/runtime/backend';
-import { CAT, MODELS, Runner, TfjsRunner, cloneGraph, kernelCategory, loadOrt, ortRunner, readInputs, tfjsRunner, timed, turboGraph } from '../bench';
-import { median } from '../stats';
+import { readGraphModel } from '../../../src/graph/model_io';
+import { TurboMerge } from '../../../src/ops/kernel_names';
+import { registerTurboOps } from '../../../src/ops/register';
+import { useBackend } from '../../../src/runtime/backend';
+import { readInputs } from '../inputs';
+import { MODELS, cloneGraph, turboGraph } from '../models';
+import { loadOrt, ortRunner } from '../onnx';
+import { CAT, KernelRun, kernelCategory, profileKernels } from '../profile';
+import { Runner, TfjsRunner, tfjsRunner } from '../runners';
+import { cpuNowMs, median, timeOnce } from '../timing';
 import { Engine, LoadReply, ProfileReply, Reply, Request, RunReply } from './protocol';
 
 const engine = process.argv[2] as Engine;
@@ -54,12 +56,12 @@ async function unload(): Promise<void> {
 }
 
 async function run(req: Extract<Request, { cmd: 'run' }>): Promise<RunReply> {
-  const t = await timed(runners[req.variant], req.batch);
-  return { wallMs: t.wall, cpuMs: t.cpu, output: req.keepOutput ? Array.from(t.out) : undefined };
+  const t = await timeOnce(() => runners[req.variant].run(req.batch));
+  return { wallMs: t.wallMs, cpuMs: t.cpuMs, output: req.keepOutput ? Array.from(t.value) : undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Profile: where the Turbo graph's time goes on this backend.
+// Profile: where the Turbo graph's time goes on this backend (bench/profile.ts records it).
 
 const GROUPS: Record<string, string> = {
   [CAT.dense]: 'dense layers (MatMul by a weight)',
@@ -79,7 +81,7 @@ const OUTSIDE = 'outside kernels (graph executor, JS)';
 /**
  * tfjs records an op-level scope around some kernels (fusedMatMul__op around _FusedMatMul); on
  * tfjs-node the kernel inside runs further kernels (_FusedMatMul runs BatchMatMul). Only top-level
- * entries are counted (see profileOnce), so a scope stands for the kernel it wraps.
+ * entries are counted, so a scope stands for the kernel it wraps.
  */
 const KERNEL_OF_SCOPE: Record<string, string> = { fusedMatMul__op: '_FusedMatMul', fusedConv2d__op: 'FusedConv2D', fusedDepthwiseConv2d__op: 'FusedDepthwiseConv2D' };
 
@@ -88,18 +90,9 @@ function group(name: string, inShapes: (number[] | null)[], outShapes: (number[]
   if (cat === null) return null;
   if (GROUPS[cat]) return GROUPS[cat];
   if (name === 'Shape' || inShapes.every((s) => s === null || s.length <= 1)) return SHAPE;
-  // bench.ts's own names (LayerNorm, Erf GELU, elementwise, Reshape, Transpose, embedding), except
-  // its catch-all per op name, which would make one row per rare op.
+  // bench's own names (LayerNorm, Erf GELU, elementwise, Reshape, Transpose, embedding), except its
+  // catch-all per op name, which would make one row per rare op.
   return cat.startsWith('other (') ? OTHER : cat;
-}
-
-interface ActiveProfile {
-  kernels: { name: string; inputShapes: (number[] | null)[]; outputShapes: (number[] | null)[]; kernelTimeMs: number | { error: string } | Promise<number | { error: string }> }[];
-}
-
-function cpuNow(): number {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
 }
 
 /** CPU µs of one trivial op: what every kernel call pays before doing any work. */
@@ -108,99 +101,48 @@ function dispatchCost(): number {
   const b = tf.tensor1d([2]);
   for (let i = 0; i < 200; i++) tf.add(a, b).dispose();
   const n = 3000;
-  const c0 = cpuNow();
+  const c0 = cpuNowMs();
   for (let i = 0; i < n; i++) tf.add(a, b).dispose();
-  const us = ((cpuNow() - c0) * 1000) / n;
+  const us = ((cpuNowMs() - c0) * 1000) / n;
   tf.dispose([a, b]);
   return us;
 }
 
-async function profileOnce(runner: TfjsRunner, batch: number): Promise<{ total: number; byGroup: Map<string, { ms: number; n: number }>; kernels: number }> {
-  // Kernel times as CPU time (as scripts/bench.ts does), so other jobs on the machine do not count.
-  const backend = tf.backend() as unknown as { time: (f: () => void) => Promise<{ kernelMs: number }> };
-  const own = Object.prototype.hasOwnProperty.call(backend, 'time');
-  const saved = backend.time;
-  // Kernels nest on tfjs-node (a scope runs a kernel that runs kernels), and tf.profile lists every
-  // level, inner first: the timer is called once per entry, in the same order, so it records which
-  // entries ran inside another one. Only the outermost count; their times include the inner ones.
-  const nested: boolean[] = [];
-  let depth = 0;
-  backend.time = async (f) => {
-    const outer = depth++ === 0;
-    const c0 = cpuNow();
-    try {
-      f();
-    } finally {
-      depth--;
-    }
-    nested.push(!outer);
-    return { kernelMs: cpuNow() - c0 };
-  };
-  // The composite TurboMerge is a graph op, not a kernel: wrap its executor to time it whole and
-  // to mark the kernels it runs, which then count as merge, not as dense/attention/other.
-  const state = (tf.engine() as unknown as { state: { activeProfile: ActiveProfile } }).state;
-  const mergeSpans: [number, number][] = [];
-  let mergeMs = 0;
-  deregisterOp(TurboMerge);
-  registerOp(TurboMerge, (node: GraphNode) => {
-    const k0 = state.activeProfile.kernels.length;
-    const c0 = cpuNow();
-    const out = mergeNode(node);
-    mergeMs += cpuNow() - c0;
-    mergeSpans.push([k0, state.activeProfile.kernels.length]);
-    return out as tf.Tensor[];
-  });
-  const c0 = cpuNow();
-  let info: Awaited<ReturnType<typeof tf.profile>>;
-  try {
-    info = await tf.profile(async () => {
-      const out = await runner.forward(batch);
-      await out.data();
-      out.dispose();
-    });
-  } finally {
-    deregisterOp(TurboMerge);
-    registerOp(TurboMerge, mergeNode);
-    if (own) backend.time = saved;
-    else delete (backend as { time?: unknown }).time;
-  }
-  const total = cpuNow() - c0;
-  if (nested.length !== info.kernels.length) throw new Error(`profile: ${info.kernels.length} kernels but ${nested.length} timer calls; cannot tell nested kernels apart`);
-  const inMerge = (i: number) => mergeSpans.some(([a, b]) => i >= a && i < b);
-  const byGroup = new Map<string, { ms: number; n: number }>();
+/** Top-level kernels by group; the merge op's kernels count as the merge; the rest of the run is "outside kernels". */
+function byGroup(run: KernelRun): { total: number; byGroup: Map<string, { ms: number; n: number }>; kernels: number } {
+  const groups = new Map<string, { ms: number; n: number }>();
   const add = (g: string, ms: number, n: number) => {
-    const e = byGroup.get(g) ?? { ms: 0, n: 0 };
+    const e = groups.get(g) ?? { ms: 0, n: 0 };
     e.ms += ms;
     e.n += n;
-    byGroup.set(g, e);
+    groups.set(g, e);
   };
   let kernelMs = 0;
   let kernels = 0;
-  info.kernels.forEach((k, i) => {
-    if (nested[i]) return;
-    const g = group(k.name, k.inputShapes as (number[] | null)[], k.outputShapes as (number[] | null)[]);
-    if (g === null) return;
+  for (const k of run.kernels) {
+    if (k.nested) continue;
+    const g = group(k.name, k.inputShapes, k.outputShapes);
+    if (g === null) continue;
     kernels++;
-    if (inMerge(i)) {
+    if (k.inMerge) {
       add(MERGE, 0, 1); // its time is in mergeMs
-      return;
+      continue;
     }
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    kernelMs += ms;
-    add(g, ms, 1);
-  });
-  if (mergeSpans.length) add(MERGE, mergeMs, 0);
-  add(OUTSIDE, total - kernelMs - mergeMs, 0);
-  return { total, byGroup, kernels };
+    kernelMs += k.ms;
+    add(g, k.ms, 1);
+  }
+  if (run.merges) add(MERGE, run.mergeMs, 0);
+  add(OUTSIDE, run.cpuMs - kernelMs - run.mergeMs, 0);
+  return { total: run.cpuMs, byGroup: groups, kernels };
 }
 
 async function profile(req: Extract<Request, { cmd: 'profile' }>): Promise<ProfileReply> {
   const runner = runners[req.variant] as TfjsRunner;
   const cpu: number[] = [];
-  const profiles: Awaited<ReturnType<typeof profileOnce>>[] = [];
+  const profiles: ReturnType<typeof byGroup>[] = [];
   for (let i = 0; i < req.runs; i++) {
-    cpu.push((await timed(runner, req.batch)).cpu);
-    profiles.push(await profileOnce(runner, req.batch));
+    cpu.push((await timeOnce(() => runner.run(req.batch))).cpuMs);
+    profiles.push(byGroup(await profileKernels(() => runner.forward(req.batch))));
   }
   const groups = new Set(profiles.flatMap((p) => [...p.byGroup.keys()]));
   return {
