@@ -2,25 +2,14 @@
 // pass needs (look-ups, consumers, insertion, rewiring, constants backed by weights).
 // Nodes stay as the JSON objects they were read as, so untouched parts are written back as-is.
 
-import { AttrValue, ModelJson, NodeDef, StoredWeight, WeightDtype } from './types';
+import { EditJournal, RemovedNode } from './journal';
+import { dataInputs, parseRef, shapeProto } from './refs';
+import { ModelJson, NodeDef, StoredWeight } from './types';
+import { base64ToBytes, bytesToBase64, decodeWeight } from './weights';
 
-/** "name", "name:1" or "^name" (control input) split into its parts. */
-export interface TensorRef {
-  node: string;
-  output: number;
-  control: boolean;
-}
-
-export function parseRef(ref: string): TensorRef {
-  const control = ref.startsWith('^');
-  const body = control ? ref.slice(1) : ref;
-  const m = /^(.*):(\d+)$/.exec(body);
-  return m ? { node: m[1], output: Number(m[2]), control } : { node: body, output: 0, control };
-}
-
-export function formatRef(node: string, output = 0): string {
-  return output === 0 ? node : `${node}:${output}`;
-}
+export * from './refs';
+export * from './weights';
+export type { EditJournal, RemovedNode } from './journal';
 
 export interface Consumer {
   node: NodeDef;
@@ -32,15 +21,6 @@ const DTYPE_TO_TF: Record<string, string> = {
   int32: 'DT_INT32',
   bool: 'DT_BOOL',
 };
-
-/**
- * What a rewrite changed in the graph it was given, enough to undo it exactly: the nodes it added
- * and, for every input of an original node it re-pointed, the input it had before.
- */
-export interface EditJournal {
-  added: string[];
-  rewired: [node: string, inputIndex: number, originalRef: string][];
-}
 
 export class Graph {
   /** model.json without its node list; weightsManifest is rebuilt on write when weights changed. */
@@ -103,9 +83,18 @@ export class Graph {
 
   /** Starts recording additions and re-pointed inputs (see EditJournal). */
   startJournal(): EditJournal {
-    this.journal = { added: [], rewired: [] };
+    this.journal = { added: [], rewired: [], removed: [] };
     this.journalAdded = new Set();
     return this.journal;
+  }
+
+  /** Stops recording; returns what was recorded. */
+  stopJournal(): EditJournal {
+    const j = this.journal;
+    if (!j) throw new Error('no journal is running');
+    this.journal = undefined;
+    this.journalAdded = new Set();
+    return j;
   }
 
   private noteRewire(node: NodeDef, index: number, oldRef: string): void {
@@ -226,11 +215,65 @@ export class Graph {
       this.journal.added.splice(this.journal.added.indexOf(name), 1);
       this.journalAdded.delete(name);
     }
-    this.byName.delete(name);
+    this.drop(n);
+  }
+
+  private drop(n: NodeDef): void {
+    this.byName.delete(n.name);
     this.nodeList.splice(this.nodeList.indexOf(n), 1);
-    for (const ref of n.input ?? []) this.readers.get(parseRef(ref).node)?.delete(name);
+    for (const ref of n.input ?? []) this.readers.get(parseRef(ref).node)?.delete(n.name);
     this.positions = undefined;
-    if (n.op === 'Const' && this.weights.delete(name)) this.weightsChanged = true;
+    if (n.op === 'Const' && this.weights.delete(n.name)) this.weightsChanged = true;
+  }
+
+  /**
+   * Removes nodes no output depends on, except Placeholders and the nodes `keep` names. While a
+   * journal runs, original nodes are recorded in it with their weights (restoreRemoved brings them
+   * back). Returns the names removed.
+   */
+  prune(outputs: string[], keep: ReadonlySet<string> = new Set()): string[] {
+    const live = this.liveNodes(outputs);
+    const dead = this.nodeList.filter((n) => !live.has(n.name) && !keep.has(n.name) && n.op !== 'Placeholder');
+    for (const n of dead) {
+      if (this.journal && !this.journalAdded.has(n.name)) {
+        const index = [...this.weights.keys()].indexOf(n.name);
+        const w = n.op === 'Const' ? this.weights.get(n.name) : undefined;
+        const entry: RemovedNode = { node: n };
+        if (w) entry.weight = { spec: w.spec, index, data: bytesToBase64(w.bytes) };
+        this.journal.removed!.push(entry);
+        this.drop(n);
+      } else {
+        this.removeNode(n.name);
+      }
+    }
+    return dead.map((n) => n.name);
+  }
+
+  /** Puts back nodes prune() recorded (in reverse order, so every weight returns to its place). */
+  restoreRemoved(removed: readonly RemovedNode[]): void {
+    for (const { node, weight } of [...removed].reverse()) {
+      if (weight) {
+        const entries = [...this.weights.entries()];
+        entries.splice(Math.min(weight.index, entries.length), 0, [weight.spec.name, { spec: weight.spec, bytes: base64ToBytes(weight.data) }]);
+        this.weights.clear();
+        for (const [k, v] of entries) this.weights.set(k, v);
+        this.weightsChanged = true;
+      }
+      this.addNode(node);
+    }
+  }
+
+  /** Names of the nodes some output depends on (through data or control inputs). */
+  liveNodes(outputs: string[]): Set<string> {
+    const live = new Set<string>();
+    const stack = outputs.map((o) => parseRef(o).node);
+    while (stack.length) {
+      const name = stack.pop()!;
+      if (live.has(name)) continue;
+      live.add(name);
+      for (const ref of this.byName.get(name)?.input ?? []) stack.push(parseRef(ref).node);
+    }
+    return live;
   }
 
   /** A Const node whose value lives in the weights, as tensorflowjs_converter stores constants. */
@@ -311,21 +354,6 @@ export class Graph {
     return sorted;
   }
 
-  /** Removes nodes no output depends on. Returns the names removed. */
-  prune(outputs: string[]): string[] {
-    const live = new Set<string>();
-    const stack = outputs.map((o) => parseRef(o).node);
-    while (stack.length) {
-      const name = stack.pop()!;
-      if (live.has(name)) continue;
-      live.add(name);
-      for (const ref of this.byName.get(name)?.input ?? []) stack.push(parseRef(ref).node);
-    }
-    const dead = this.nodeList.filter((n) => !live.has(n.name) && n.op !== 'Placeholder');
-    for (const n of dead) this.removeNode(n.name);
-    return dead.map((n) => n.name);
-  }
-
   /** Every data input resolves to an existing node: a cheap validity check for rewritten graphs. */
   danglingInputs(): string[] {
     const missing: string[] = [];
@@ -345,84 +373,4 @@ export class Graph {
     for (const n of this.nodeList) for (const r of n.input ?? []) consumed.add(parseRef(r).node);
     return this.nodeList.filter((n) => !consumed.has(n.name)).map((n) => n.name);
   }
-}
-
-export function dataInputs(node: NodeDef): string[] {
-  return (node.input ?? []).filter((r) => !r.startsWith('^'));
-}
-
-export function shapeProto(shape: number[]): { dim: { size: string }[] } {
-  return { dim: shape.map((s) => ({ size: String(s) })) };
-}
-
-export function attrInt(node: NodeDef, key: string): number | undefined {
-  const v = node.attr?.[key]?.i;
-  return v === undefined ? undefined : Number(v);
-}
-
-
-export function intAttr(i: number): AttrValue {
-  return { i: String(i) };
-}
-
-export function floatAttr(f: number): AttrValue {
-  return { f };
-}
-
-export function boolAttr(b: boolean): AttrValue {
-  return { b };
-}
-
-
-/** Decodes stored bytes the way tfjs does, dequantizing uint8/uint16/float16 to float32. */
-export function decodeWeight(w: StoredWeight): Float32Array | Int32Array | Uint8Array {
-  const { spec, bytes } = w;
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const q = spec.quantization;
-  if (q) {
-    const targetInt = (q.original_dtype ?? spec.dtype) === 'int32';
-    let out: Float32Array;
-    if (q.dtype === 'float16') {
-      out = float16ToFloat32(new Uint16Array(buf));
-    } else {
-      const raw = q.dtype === 'uint8' ? new Uint8Array(buf) : new Uint16Array(buf);
-      const scale = q.scale ?? 1;
-      const min = q.min ?? 0;
-      out = new Float32Array(raw.length);
-      for (let i = 0; i < raw.length; i++) out[i] = raw[i] * scale + min;
-    }
-    return targetInt ? Int32Array.from(out, Math.round) : out;
-  }
-  switch (spec.dtype as WeightDtype) {
-    case 'float32':
-      return new Float32Array(buf);
-    case 'int32':
-      return new Int32Array(buf);
-    case 'bool':
-      return new Uint8Array(buf);
-    default:
-      throw new Error(`weight '${spec.name}': dtype ${spec.dtype} is not supported`);
-  }
-}
-
-export function float16ToFloat32(h: Uint16Array): Float32Array {
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) {
-    const v = h[i];
-    const sign = v & 0x8000 ? -1 : 1;
-    const exp = (v >> 10) & 0x1f;
-    const frac = v & 0x3ff;
-    if (exp === 0) out[i] = sign * 2 ** -14 * (frac / 1024);
-    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
-}
-
-/** Byte length a weight occupies in a shard. */
-export function storedByteLength(spec: { shape: number[]; dtype: string; quantization?: { dtype: string } }): number {
-  const size = spec.shape.reduce((a, b) => a * b, 1);
-  const q = spec.quantization?.dtype;
-  const per = q === 'uint8' ? 1 : q === 'uint16' || q === 'float16' ? 2 : spec.dtype === 'bool' ? 1 : 4;
-  return size * per;
 }

@@ -101,51 +101,62 @@ export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
   };
 }
 
-export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOptions): RewriteSummary {
-  const journal = graph.startJournal();
-  const originalSignature = graph.modelJson.signature === undefined ? null : JSON.parse(JSON.stringify(graph.modelJson.signature));
-  const hadMetadata = graph.modelJson.userDefinedMetadata !== undefined;
-  // Collected before any node is added: the blocks as the converter wrote them.
-  const region = blockRegion(graph, plan.blocks);
-  const consts = sharedConstants(graph);
-  let size: string | undefined;
-  let merges = 0;
-  let biasedSoftmaxes = 0;
-  const blockMeta: { merge: string | null; output: string }[] = [];
+/**
+ * What applyTurbo will do, read off the graph before anything changes (the collect phase): the
+ * region of the blocks, the outputs and what they need, and per block whether it merges and
+ * whether its logits get the proportional-attention bias.
+ */
+interface TurboEdits {
+  region: Set<string>;
+  /** Signature outputs, or the graph's sinks when there is no signature. */
+  outputs: string[];
+  /** Original nodes no output needed before the rewrite: cleanup leaves them alone. */
+  deadBefore: Set<string>;
+  signature: unknown;
+  hadMetadata: boolean;
+  perBlock: { bias: boolean; merge: TurboMergeAttrs | null }[];
+}
 
-  plan.blocks.forEach((block, i) => {
-    const scope = `${PREFIX}/block_${i}`;
-    if (size && options.propAttn) {
-      addProportionalAttention(graph, block, size, scope);
-      biasedSoftmaxes++;
-    }
-    if (plan.schedule[i] > 0) {
-      const merge = addMerge(graph, block, plan.sources[i], consts, scope, size, {
-        r: plan.schedule[i],
-        alpha: options.alpha,
-        beta: options.beta,
-        gamma: options.gamma,
-        layer: plan.layers[i],
-        protectedTokens: plan.protectedTokens,
-        rThreshold: options.rThreshold,
-      });
-      size = formatRef(merge.name, 1);
-      merges++;
-      blockMeta.push({ merge: merge.name, output: block.mlpResidual.name });
-    } else {
-      blockMeta.push({ merge: null, output: block.mlpResidual.name });
-    }
+function collectEdits(graph: Graph, plan: TurboPlan, options: RewriteOptions): TurboEdits {
+  const outputs = graph.outputNames();
+  const live = graph.liveNodes(outputs);
+  let merged = false;
+  const perBlock = plan.blocks.map((_, i) => {
+    const bias = merged && options.propAttn;
+    const merge =
+      plan.schedule[i] > 0
+        ? {
+            r: plan.schedule[i],
+            alpha: options.alpha,
+            beta: options.beta,
+            gamma: options.gamma,
+            layer: plan.layers[i],
+            protectedTokens: plan.protectedTokens,
+            rThreshold: options.rThreshold,
+          }
+        : null;
+    merged ||= merge !== null;
+    return { bias, merge };
   });
+  return {
+    region: blockRegion(graph, plan.blocks),
+    outputs,
+    deadBefore: new Set(graph.nodes.filter((n) => !live.has(n.name)).map((n) => n.name)),
+    signature: graph.modelJson.signature === undefined ? null : JSON.parse(JSON.stringify(graph.modelJson.signature)),
+    hadMetadata: graph.modelJson.userDefinedMetadata !== undefined,
+    perBlock,
+  };
+}
 
-  if (size && plan.meanPools.length) weightMeanPools(graph, plan.meanPools, size, PREFIX);
-  if (options.portable) {
-    const tokensIn = new Map<string, number>();
-    blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
-    lowerTurboOps(graph, tokensIn);
-  }
-  const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
-  const packs = makePackedTokenAxesDynamic(graph, region, plan.tokenCount);
-  makeSignatureTokensDynamic(graph, plan.tokenCount);
+/** Collect, apply, clean up: the rewrite of a planned graph, journaled for --strip. */
+export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOptions): RewriteSummary {
+  const edits = collectEdits(graph, plan, options);
+  graph.startJournal();
+  const applied = applyEdits(graph, plan, edits, options);
+  // Cleanup: what the rewrite left unused (replaced shape targets, a replaced pool, constants no
+  // merge needed) goes, journaled so --strip restores it; then one topological sort.
+  graph.prune(edits.outputs, edits.deadBefore);
+  const journal = graph.stopJournal();
   graph.topoSort();
 
   graph.modelJson.userDefinedMetadata = {
@@ -166,11 +177,45 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       protectedTokens: plan.protectedTokens,
       tokenCount: plan.tokenCount,
       tokensAfterBlock: plan.tokensAfterBlock,
-      blocks: blockMeta,
-      undo: { ...journal, signature: originalSignature, hadMetadata } satisfies TurboUndo,
+      blocks: applied.blockMeta,
+      undo: { ...journal, signature: edits.signature, hadMetadata: edits.hadMetadata } satisfies TurboUndo,
     },
   };
-  return { plan, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length + packs.length };
+  return { plan, merges: applied.merges, biasedSoftmaxes: applied.biasedSoftmaxes, dynamicReshapes: applied.dynamicReshapes };
+}
+
+function applyEdits(graph: Graph, plan: TurboPlan, edits: TurboEdits, options: RewriteOptions) {
+  const consts = sharedConstants(graph);
+  let size: string | undefined;
+  let merges = 0;
+  let biasedSoftmaxes = 0;
+  const blockMeta: { merge: string | null; output: string }[] = [];
+  plan.blocks.forEach((block, i) => {
+    const scope = `${PREFIX}/block_${i}`;
+    const { bias, merge: attrs } = edits.perBlock[i];
+    if (bias && size) {
+      addProportionalAttention(graph, block, size, scope);
+      biasedSoftmaxes++;
+    }
+    let merge: NodeDef | undefined;
+    if (attrs) {
+      merge = addMerge(graph, block, plan.sources[i], consts, scope, size, attrs);
+      size = formatRef(merge.name, 1);
+      merges++;
+    }
+    blockMeta.push({ merge: merge?.name ?? null, output: block.mlpResidual.name });
+  });
+
+  if (size && plan.meanPools.length) weightMeanPools(graph, plan.meanPools, size, PREFIX);
+  if (options.portable) {
+    const tokensIn = new Map<string, number>();
+    blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
+    lowerTurboOps(graph, tokensIn);
+  }
+  const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
+  const packs = makePackedTokenAxesDynamic(graph, edits.region, plan.tokenCount);
+  makeSignatureTokensDynamic(graph, plan.tokenCount);
+  return { blockMeta, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length + packs.length };
 }
 
 /** Problems that would make the rewritten graph fail to load or run with fewer tokens. */

@@ -4,6 +4,7 @@
 
 import { GraphError } from '../errors';
 import { Graph } from '../graph/ir';
+import { isEditJournal } from '../graph/journal';
 import { TurboMerge, TurboPropAttnBias, TurboUnmerge } from '../ops/kernel_names';
 import type { TurboUndo } from './pass';
 
@@ -39,6 +40,12 @@ export function describeTurbo(graph: Graph): string {
 export function stripTurbo(graph: Graph, source: string): void {
   if (!isTurboModel(graph)) throw new GraphError(source, 'is not a Turbo model: nothing to strip');
   const undo = undoRecord(graph, source);
+  // Pruned original nodes first: their inputs may be among the re-pointed ones.
+  for (const { node, weight } of undo.removed ?? []) {
+    const clash = graph.has(node.name) || (weight && (weight.spec.name !== node.name || graph.weights.has(weight.spec.name)));
+    if (clash) throw new GraphError(source, `the Turbo undo record restores node '${node.name}', which the graph already has (edited after conversion?)`);
+  }
+  graph.restoreRemoved(undo.removed ?? []);
   for (const [name, index, ref] of undo.rewired) {
     const node = graph.tryNode(name);
     if (!node || !node.input || index >= node.input.length) {
@@ -67,15 +74,8 @@ export function stripTurbo(graph: Graph, source: string): void {
 }
 
 function undoRecord(graph: Graph, source: string): TurboUndo {
-  const undo = turboMarks(graph).metadata?.undo as Partial<TurboUndo> | undefined;
-  const ok =
-    undo &&
-    Array.isArray(undo.added) &&
-    undo.added.every((n) => typeof n === 'string') &&
-    Array.isArray(undo.rewired) &&
-    undo.rewired.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isInteger(r[1]) && r[1] >= 0 && typeof r[2] === 'string') &&
-    typeof undo.hadMetadata === 'boolean' &&
-    'signature' in undo;
+  const undo: unknown = turboMarks(graph).metadata?.undo;
+  const ok = isEditJournal(undo) && typeof (undo as Partial<TurboUndo>).hadMetadata === 'boolean' && 'signature' in undo;
   if (!ok) {
     throw new GraphError(source, 'has no usable Turbo undo record (converted by an older tfjs-turbo, or edited); convert the original model instead');
   }
