@@ -10,6 +10,7 @@ import { NodeDef } from '../graph/types';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
 import { MERGE_GRAPH_ATTRS, TurboMergeAttrs } from '../ops/kernel_names';
+import { ARCHITECTURES, Architecture } from './architectures';
 import { chooseArchitecture } from './architectures/detect';
 import { AttentionBlock, blockRegion } from './blocks';
 import { NoTransformerBlocksError } from './errors';
@@ -76,9 +77,13 @@ export interface TurboUndo extends EditJournal {
 
 export { NoTransformerBlocksError };
 
-/** Finds the blocks and the family, and plans the schedule. Reads the graph only. */
-export function planTurbo(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rThreshold' | 'architecture'>): TurboPlan {
-  const { arch, blocks, reason } = chooseArchitecture(graph, options.architecture);
+/** Finds the blocks and the family (among `families`), and plans the schedule. Reads the graph only. */
+export function planTurbo(
+  graph: Graph,
+  options: Pick<RewriteOptions, 'r' | 'rThreshold' | 'architecture'>,
+  families: readonly Architecture[] = ARCHITECTURES,
+): TurboPlan {
+  const { arch, blocks, reason } = chooseArchitecture(graph, options.architecture, families);
   const fail = (why: string) => new NoTransformerBlocksError(`found ${blocks.length} attention block(s) of family ${arch.name}, but ${why}`);
   const tokens = arch.tokens(graph, blocks);
   if (typeof tokens === 'string') throw fail(tokens);

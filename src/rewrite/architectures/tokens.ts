@@ -161,7 +161,7 @@ export const KEYS_RESHAPE: PathPattern = {
   ],
 };
 
-function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefined {
+export function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefined {
   const m = matchTensorPath(graph, block.keysRef, KEYS_RESHAPE);
   if (isFailure(m)) return undefined;
   const reshape = m.nodes[m.nodes.length - 1];
@@ -195,7 +195,7 @@ export const PATCH_EMBEDDING: readonly PathPattern[] = [
  * Patches from the signature's image size and the patch convolution's stride, plus the special
  * tokens: for graphs whose position embedding is gathered rather than a plain constant.
  */
-function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): number | undefined {
+export function patchGridTokens(graph: Graph, concat: NodeDef, specialTokens: number): number | undefined {
   const m = matchVariants(graph, concat, specialTokens, PATCH_EMBEDDING);
   if (Array.isArray(m)) return undefined;
   const n = m.nodes[m.nodes.length - 1];
