@@ -27,17 +27,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import { runProgram } from '../src/cli/run';
-import { TurboInputError } from '../src/errors';
 import { registerTurboOps } from '../src/ops/register';
 import { BackendName, useBackend } from '../src/runtime/backend';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { packageRoot } from '../src/paths';
 import { readInputs, readParity } from './bench/inputs';
 import { gitState, machineInfo } from './bench/machine';
-import { loadModel, opDiff, tinyCheckpoint, turboGraph } from './bench/models';
-import { Ort, PeerSetup, checkPython, loadOrt } from './bench/onnx';
+import { loadModel, opDiff, turboGraph } from './bench/models';
 import { DEFAULT_JSON, DEFAULT_MD, Opts, chooseBackends, parseSettings, planJobs, requireFolder } from './bench/options';
-import { openPeer } from './bench/peer';
+import { openPeer, setupPeer } from './bench/peer';
 import { renderMarkdown } from './bench/render';
 import { Check, Result, readResults, round2 } from './bench/results';
 import { SweepOutput, measureModel } from './bench/sweep';
@@ -71,29 +69,11 @@ async function main(opts: Opts): Promise<void> {
 
   const { use: backends, status: backendStatus } = chooseBackends(opts.backends, log);
 
-  let peer: PeerSetup = { python: null, versions: {}, skipped: 'onnxruntime peer skipped: --no-peer' };
-  let ort: Ort | null = null;
-  let ortVersion: string | null = null;
-  if (opts.peer) {
-    if (modelKeys.includes('vit-tiny') && !fs.existsSync(path.join(tinyCheckpoint(opts.shared), 'model.safetensors'))) {
-      throw new TurboInputError(tinyCheckpoint(opts.shared), 'ViT-Tiny checkpoint not found (model.safetensors + config.json, for the ONNX peer); pass --shared DIR or --no-peer');
-    }
-    const o = await loadOrt();
-    peer = o.ort ? checkPython(opts.python) : { python: null, versions: {}, skipped: `onnxruntime peer skipped: ${o.why}` };
-    ort = o.ort;
-    ortVersion = o.version;
-  }
+  const { peer, ort, ortVersion } = await setupPeer(opts, modelKeys);
   if (peer.skipped) log(peer.skipped);
 
   registerTurboOps();
-  if (backends.includes('wasm')) {
-    await useBackend('wasm');
-    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const threads = (require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount: () => number }).getThreadsCount();
-    backendStatus.wasm = `${backendStatus.wasm}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}${mt ? '' : ' (no multithread support in Node)'}`;
-  }
+  if (backends.includes('wasm')) backendStatus.wasm = await describeWasm(backendStatus.wasm);
 
   const { jobs, totalRuns } = planJobs(settings, backends, opts, opts.peer && !peer.skipped);
   const peerAlpha = DEFAULT_TURBO_OPTIONS.alpha;
@@ -162,6 +142,16 @@ async function main(opts: Opts): Promise<void> {
   replaceSection(opts.md, 'bench', md);
   process.stdout.write(md + '\n');
   process.stderr.write(`wrote ${path.relative(process.cwd(), opts.json)} and the 'bench' section of ${path.relative(process.cwd(), opts.md)} (${result.seconds} s)\n`);
+}
+
+/** The wasm backend's line in the doc: SIMD and threads as this process has them. */
+async function describeWasm(base: string): Promise<string> {
+  await useBackend('wasm');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const threads = (require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount: () => number }).getThreadsCount();
+  return `${base}, SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}${mt ? '' : ' (no multithread support in Node)'}`;
 }
 
 /** --from-json: re-renders the markdown section from a results file, measuring nothing. */

@@ -1,12 +1,26 @@
 // bench's onnxruntime peer rows: the unmerged network in onnxruntime-node (1 intra-op thread, and
 // onnxruntime's default) interleaved with the tfjs-wasm original and Turbo graphs.
 
+import * as fs from 'fs';
+import * as path from 'path';
+import { TurboInputError } from '../../src/errors';
 import { Check, PeerRow, rounded } from './results';
 import { Inputs, ParityResult, PARITY_TOLERANCE, maxAbs, maxAbsDiff, officialLogits } from './inputs';
-import { LoadedModel } from './models';
-import { Ort, ortRunner } from './onnx';
+import { LoadedModel, PeerPaths, tinyCheckpoint } from './models';
+import { Ort, PeerSetup, checkPython, loadOrt, ortRunner } from './onnx';
 import { Runner, TfjsRunner, timedRunner } from './runners';
 import { interleave, median } from './timing';
+
+/** onnxruntime-node and the Python that exports the ONNX graphs, unless --no-peer; `skipped` says why not. */
+export async function setupPeer(opts: PeerPaths & { peer: boolean; python: string }, modelKeys: string[]): Promise<{ peer: PeerSetup; ort: Ort | null; ortVersion: string | null }> {
+  if (!opts.peer) return { peer: { python: null, versions: {}, skipped: 'onnxruntime peer skipped: --no-peer' }, ort: null, ortVersion: null };
+  if (modelKeys.includes('vit-tiny') && !fs.existsSync(path.join(tinyCheckpoint(opts.shared), 'model.safetensors'))) {
+    throw new TurboInputError(tinyCheckpoint(opts.shared), 'ViT-Tiny checkpoint not found (model.safetensors + config.json, for the ONNX peer); pass --shared DIR or --no-peer');
+  }
+  const o = await loadOrt();
+  const peer = o.ort ? checkPython(opts.python) : { python: null, versions: {}, skipped: `onnxruntime peer skipped: ${o.why}` };
+  return { peer, ort: o.ort, ortVersion: o.version };
+}
 
 /**
  * The two onnxruntime sessions of a model; for ViT-Tiny only if they reproduce the official r = 0
