@@ -7,7 +7,7 @@ import { deregisterOp, registerOp } from '@tensorflow/tfjs-converter';
 import type { GraphNode } from '@tensorflow/tfjs-converter';
 import { TurboMerge } from '../../src/ops/kernel_names';
 import { mergeNode } from '../../src/ops/register';
-import { cpuNowMs } from './timing';
+import { Sample, cpuNowMs, timeOnce } from './timing';
 
 export interface ProfiledKernel {
   name: string;
@@ -73,23 +73,22 @@ export async function profileKernels(forward: () => Promise<tf.Tensor>): Promise
     mergeSpans.push([k0, state.activeProfile.kernels.length]);
     return out as tf.Tensor[];
   });
-  const t0 = performance.now();
-  const c0 = cpuNowMs();
-  let info: Awaited<ReturnType<typeof tf.profile>>;
+  let profiled: Sample & { value: Awaited<ReturnType<typeof tf.profile>> };
   try {
-    info = await tf.profile(async () => {
-      const out = await forward();
-      await out.data();
-      out.dispose();
-    });
+    profiled = await timeOnce(() =>
+      tf.profile(async () => {
+        const out = await forward();
+        await out.data();
+        out.dispose();
+      }),
+    );
   } finally {
     deregisterOp(TurboMerge);
     registerOp(TurboMerge, mergeNode);
     if (own) backend.time = saved;
     else delete (backend as { time?: unknown }).time;
   }
-  const cpuMs = cpuNowMs() - c0;
-  const wallMs = performance.now() - t0;
+  const { value: info, wallMs, cpuMs } = profiled;
   if (nested.length !== info.kernels.length) throw new Error(`profile: ${info.kernels.length} kernels but ${nested.length} timer calls; cannot tell nested kernels apart`);
   const inMerge = (i: number) => mergeSpans.some(([a, b]) => i >= a && i < b);
   const kernels = info.kernels.map((k, i) => ({
