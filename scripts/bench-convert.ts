@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // How long convert-with-turbo takes on a model, split into reading, rewriting and writing, so
-// the rewrite's own cost is visible apart from the I/O of the weights. Wall clock (bench/timing.ts).
+// the rewrite's own cost is visible apart from the I/O of the weights. Wall clock (src/runtime/timing.ts).
 //
 //   node dist/scripts/bench-convert.js [MODEL_DIR] [--repeats 5] [--no-docs]
 
@@ -14,7 +14,7 @@ import { readGraphModel, writeGraphModel } from '../src/graph/model_io';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
 import { packageRoot } from '../src/paths';
 import { machineLine } from './bench/machine';
-import { median, timeOnce, timeSync } from './bench/timing';
+import { median, timeOnce, timeSync } from '../src/runtime/timing';
 import { replaceSection } from './markdown';
 
 async function main(modelDir: string, opts: { repeats: number; docs: boolean }): Promise<void> {

@@ -17,7 +17,7 @@ import { matchTokens } from '../src/ops/kernels/match';
 import { BackendName, useBackend } from '../src/runtime/backend';
 import { packageRoot } from '../src/paths';
 import { machineInfo } from './bench/machine';
-import { interleave, median } from './bench/timing';
+import { interleave, median } from '../src/runtime/timing';
 import { VIT_B_DIMS, blockWeights, readBackTimed, vitBlock } from './bench/vit_block';
 import { replaceSection } from './markdown';
 

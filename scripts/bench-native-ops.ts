@@ -25,7 +25,7 @@ import { readInputs } from './bench/inputs';
 import { machineInfo } from './bench/machine';
 import { MODELS, cloneGraph, turboGraph } from './bench/models';
 import { Runner, tfjsRunner, timedRunner } from './bench/runners';
-import { interleave, median } from './bench/timing';
+import { interleave, median } from '../src/runtime/timing';
 import { BlockDims, VIT_B_DIMS, VIT_TINY_DIMS, blockWeights, readBackTimed, vitBlock } from './bench/vit_block';
 import { replaceSection } from './markdown';
 
@@ -74,7 +74,7 @@ async function benchMerge(size: string, dims: BlockDims, batch: number, o: Optio
     const m = turboMerge(x, metric, cls, null, { r: o.r, alpha: o.alpha });
     return [m.x, m.size, m.assignment];
   };
-  // Interleaved in this order every round, wall clock (bench/timing.ts).
+  // Interleaved in this order every round, wall clock (src/runtime/timing.ts).
   const runners = [readBackTimed('block', () => [tf.tidy(() => vitBlock(x, w))]), readBackTimed('native', merge(true)), readBackTimed('composite', merge(false))];
   const { times } = await interleave(runners, { rounds: o.runs, warmup: 5, rotate: false });
   const [block, native, composite] = times.map((t) => t.wall);

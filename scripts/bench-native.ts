@@ -11,7 +11,7 @@
 // 1 thread and default threads need separate processes. Here every engine is a worker process
 // (bench/native/worker.ts) holding its graphs; this parent interleaves them round-robin, one run at
 // a time (the starting runner rotates every round), so drift on the shared machine hits every
-// engine alike (bench/timing.ts's interleave, timed in the workers). It reuses bench's runners,
+// engine alike (src/runtime/timing.ts's interleave, timed in the workers). It reuses bench's runners,
 // ONNX export, Turbo rewrite and profiler (scripts/bench/).
 
 import * as fs from 'fs';
@@ -28,7 +28,7 @@ import { PeerSetup, checkPython, exportOnnx } from './bench/onnx';
 import { ENGINES, Engine, LoadReply, ProfileReply, Request, RunReply, VariantSpec } from './bench/native/protocol';
 import { Group, MERGE_TITLES, NativeResult, renderNative } from './bench/native/render';
 import { round2 } from './bench/results';
-import { interleave, median } from './bench/timing';
+import { interleave, median } from '../src/runtime/timing';
 import { BenchWorker } from './bench/worker_process';
 import { replaceSection } from './markdown';
 

@@ -10,7 +10,7 @@
 //
 // Each engine is a worker process (bench/savedmodel/worker.ts: TensorFlow fixes its thread pools
 // at start); this parent runs one model at a time round-robin over every (engine, model), the first
-// rotating each round, so drift on the shared machine hits every engine alike (bench/timing.ts's
+// rotating each round, so drift on the shared machine hits every engine alike (src/runtime/timing.ts's
 // interleave, timed in the workers). Reuses bench's ONNX export, inputs, runners, parity vectors
 // and random ViT-B (scripts/bench/).
 
@@ -29,7 +29,7 @@ import { machineLine } from './bench/machine';
 import { MODELS, modelOnDisk } from './bench/models';
 import { checkPython, exportOnnx } from './bench/onnx';
 import type { SmEngine, SmRequest } from './bench/savedmodel/worker';
-import { interleave, median } from './bench/timing';
+import { interleave, median } from '../src/runtime/timing';
 import { BenchWorker } from './bench/worker_process';
 import { replaceSection } from './markdown';
 

@@ -12,7 +12,7 @@
 // converted at bench time. The onnxruntime peer (bench/onnx.ts) is exported from the same
 // safetensors by converters/python/export_onnx.py into .cache/onnx/ (git-ignored).
 //
-// How a measurement works (bench/sweep.ts, bench/timing.ts): for one (model, backend, batch) the
+// How a measurement works (bench/sweep.ts, src/runtime/timing.ts): for one (model, backend, batch) the
 // original graph and a group of Turbo graphs (as many as fit the memory budget) are loaded together;
 // each is run once to warm up, then `--rounds` times round-robin (the starting graph rotates every
 // round, so drift hits every graph alike); a row's speed-up is median(original ms) / median(Turbo ms)

@@ -15,7 +15,7 @@
 // of unmerged seconds ÷ merged seconds, so both sides of each ratio saw the same load. The unmerged
 // model's drift over the run is reported from those paired measurements and from its two full
 // passes, before and after the grid (which must also give identical predictions).
-// The run: scripts/bench/grid/ (run.ts; evaluate.ts times through bench/timing.ts).
+// The run: scripts/bench/grid/ (run.ts; evaluate.ts times through src/runtime/timing.ts).
 
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';

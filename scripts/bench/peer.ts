@@ -9,7 +9,7 @@ import { Inputs, ParityResult, PARITY_TOLERANCE, maxAbs, maxAbsDiff, officialLog
 import { LoadedModel, PeerPaths, tinyCheckpoint } from './models';
 import { Ort, PeerSetup, checkPython, loadOrt, ortRunner } from './onnx';
 import { Runner, TfjsRunner, timedRunner } from './runners';
-import { interleave, median } from './timing';
+import { interleave, median } from '../../src/runtime/timing';
 
 /** onnxruntime-node and the Python that exports the ONNX graphs, unless --no-peer; `skipped` says why not. */
 export async function setupPeer(opts: PeerPaths & { peer: boolean; python: string }, modelKeys: string[]): Promise<{ peer: PeerSetup; ort: Ort | null; ortVersion: string | null }> {

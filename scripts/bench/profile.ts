@@ -7,7 +7,7 @@ import { deregisterOp, registerOp } from '@tensorflow/tfjs-converter';
 import type { GraphNode } from '@tensorflow/tfjs-converter';
 import { TurboMerge } from '../../src/ops/kernel_names';
 import { mergeNode } from '../../src/ops/register';
-import { Sample, cpuNowMs, timeOnce } from './timing';
+import { Sample, cpuNowMs, timeOnce } from '../../src/runtime/timing';
 
 export interface ProfiledKernel {
   name: string;

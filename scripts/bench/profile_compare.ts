@@ -5,7 +5,7 @@
 import { KernelRun, CAT, kernelCategory, profileKernels } from './profile';
 import { ProfileCategory, ProfileResult, round1, round2 } from './results';
 import { TfjsRunner } from './runners';
-import { median, timeOnce } from './timing';
+import { median, timeOnce } from '../../src/runtime/timing';
 
 interface KernelProfile {
   wallMs: number;

@@ -1,6 +1,6 @@
 // The generated 'bench' section of docs/BENCHMARKS.md from a results file (results.ts).
 
-import { median } from './timing';
+import { median } from '../../src/runtime/timing';
 import { MEMORY_BUDGET, Result, Row } from './results';
 
 /**

@@ -3,7 +3,7 @@
 
 import * as fs from 'fs';
 import { TurboInputError } from '../../src/errors';
-import { Times } from './timing';
+import { Times } from '../../src/runtime/timing';
 
 /** One Turbo graph of the r sweep. */
 export interface Variant {

@@ -6,7 +6,7 @@ import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { Graph } from '../../src/graph/ir';
 import { graphToArtifacts } from '../../src/graph/model_io';
 import { IMAGE, Inputs } from './inputs';
-import { Timed, timeOnce } from './timing';
+import { Timed, timeOnce } from '../../src/runtime/timing';
 
 export interface Runner {
   label: string;

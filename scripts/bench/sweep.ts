@@ -10,7 +10,7 @@ import { runPeer } from './peer';
 import { profilePair } from './profile_compare';
 import { Check, MEMORY_BUDGET, PeerRow, ProfileResult, Row, Variant, rounded } from './results';
 import { Runner, TfjsRunner, tfjsRunner, timedRunner } from './runners';
-import { interleave, median } from './timing';
+import { interleave, median } from '../../src/runtime/timing';
 
 export interface SweepContext {
   inputs: Inputs;

@@ -4,7 +4,7 @@
 // timed read-back both measure with.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { Timed, timeSync } from './timing';
+import { Timed, timeSync } from '../../src/runtime/timing';
 
 const EPS = 1e-6;
 

@@ -16,7 +16,7 @@ import { runCli } from './run';
 import { TurboInputError } from '../errors';
 import { packageRoot } from '../paths';
 import { DEFAULT_TURBO_OPTIONS } from '../turbo/options';
-import { interleave, median, timedHere } from '../../scripts/bench/timing';
+import { interleave, median, timedHere } from '../runtime/timing';
 
 const DEFAULT_IMAGE = path.join(packageRoot(), 'assets', 'hare.jpg');
 
@@ -28,7 +28,7 @@ function topK(logits: Float32Array | Int32Array | Uint8Array, k: number): number
 
 /**
  * Median wall-clock ms per model over `rounds` interleaved rounds after 3 warm-up rounds, each run
- * with its logits read back: the benchmarks' timing harness (scripts/bench/timing.ts).
+ * with its logits read back: the benchmarks' timing harness (src/runtime/timing.ts).
  */
 async function timeInterleaved(models: GraphModel[], input: tf.Tensor, rounds: number): Promise<number[]> {
   const runOnce = async (m: GraphModel) => {

@@ -1,9 +1,9 @@
 // eval-grid's passes: a model's top-5 over every batch (accuracy, timed as a whole) and the
-// paired timing of a merged model against the unmerged one (bench/timing.ts's interleave: A B, B A, ...).
+// paired timing of a merged model against the unmerged one (src/runtime/timing.ts's interleave: A B, B A, ...).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
-import { Sample, interleave, timeOnce } from '../timing';
+import { Sample, interleave, timeOnce } from '../../../src/runtime/timing';
 import { PairedTiming } from './results';
 
 export interface Batch {

@@ -15,7 +15,7 @@ import { BackendName, defaultBackend, useBackend } from '../../../src/runtime/ba
 import { DEFAULT_TURBO_OPTIONS } from '../../../src/turbo/options';
 import { estimateFlopRatio } from '../../../src/turbo/schedule';
 import { machineInfo } from '../machine';
-import { median } from '../timing';
+import { median } from '../../../src/runtime/timing';
 import { Batch, Pass, accuracy, evaluate, pairedTiming, sum } from './evaluate';
 import { GridInputs, checkInputs, decodeBatches } from './inputs';
 import { ProgramIo, PublishOptions, publish } from './render';

@@ -1,6 +1,6 @@
 // One engine of bench-native, in its own process (see protocol.ts for why). The parent sends
 // load / run / profile requests over IPC and interleaves the engines itself; this side only
-// executes and times (bench/timing.ts: wall clock and this process's CPU time, all its threads).
+// executes and times (src/runtime/timing.ts: wall clock and this process's CPU time, all its threads).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { readGraphModel } from '../../../src/graph/model_io';
@@ -12,7 +12,7 @@ import { MODELS, cloneGraph, turboGraph } from '../models';
 import { loadOrt, ortRunner } from '../onnx';
 import { CAT, KernelRun, kernelCategory, profileKernels } from '../profile';
 import { Runner, TfjsRunner, tfjsRunner } from '../runners';
-import { cpuNowMs, median, timeOnce } from '../timing';
+import { cpuNowMs, median, timeOnce } from '../../../src/runtime/timing';
 import { Engine, LoadReply, ProfileReply, Reply, Request, RunReply } from './protocol';
 
 const engine = process.argv[2] as Engine;

@@ -2,7 +2,7 @@
 // each model a SavedModel run in one session call) or 'onnxruntime'. Both with 1 thread: the
 // parent starts this process with TF_NUM_INTRAOP_THREADS=1 / TF_NUM_INTEROP_THREADS=1, and
 // onnxruntime sessions get intraOpNumThreads 1. The parent interleaves; this side loads and times
-// (bench/timing.ts).
+// (src/runtime/timing.ts).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../../src/runtime/backend';
@@ -11,7 +11,7 @@ import { TurboSavedModel, loadTurboSavedModel } from '../../../src/savedmodel/lo
 import { IMAGE, readInputs } from '../inputs';
 import { loadOrt, ortRunner } from '../onnx';
 import { Runner } from '../runners';
-import { timeOnce } from '../timing';
+import { timeOnce } from '../../../src/runtime/timing';
 
 export type SmEngine = 'savedmodel' | 'onnxruntime';
 export type SmRequest = { cmd: 'load'; files: string[] } | { cmd: 'run'; variant: number; batch: number; keepOutput: boolean } | { cmd: 'unload' };

@@ -1,5 +1,5 @@
-// The one timing harness of the benchmarks (bench, bench-native, bench-savedmodel, bench-merge,
-// bench-native-ops, bench-convert, eval-grid) and of the demo (src/cli/demo.ts).
+// The one timing harness: the benchmarks (bench, bench-native, bench-savedmodel, bench-merge,
+// bench-native-ops, bench-convert, eval-grid) and the demo (src/cli/demo.ts).
 //
 // A measurement is a wall-clock time (performance.now) and this process's CPU time
 // (process.cpuUsage: user + system, all threads) around one call, in ms. Several networks are
