@@ -10,32 +10,7 @@ import { DEFAULT_TURBO_OPTIONS, RSchedule } from '../turbo/options';
 import { runCli } from './run';
 import { tuneAndConvert } from './tune';
 import { progressBar } from './progress';
-
-// Numbers are parsed strictly: plain decimals only (no hex, exponents or Infinity, which Number()
-// would take), within bounds that no real schedule comes near, so a typo fails here.
-const INTEGER = /^\+?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
-const MAX_R = 65536;
-
-function integer(what: string, max: number) {
-  return (s: string): number => {
-    const t = s.trim();
-    if (!INTEGER.test(t)) throw new InvalidArgumentError(`${what}: '${s}' is not a non-negative integer`);
-    const v = Number(t);
-    if (v > max) throw new InvalidArgumentError(`${what}: ${t} is more than ${max}`);
-    return v;
-  };
-}
-
-function decimal(what: string, min: number, max: number) {
-  return (s: string): number => {
-    const t = s.trim();
-    if (!DECIMAL.test(t)) throw new InvalidArgumentError(`${what}: '${s}' is not a decimal number`);
-    const v = Number(t);
-    if (v < min || v > max) throw new InvalidArgumentError(`${what}: ${t} is outside [${min}, ${max}]`);
-    return v;
-  };
-}
+import { MAX_R, decimal, integer } from './numbers';
 
 const parseRValue = integer('--r', MAX_R);
 const parseInflect = decimal('--r inflect', -1, 1);
@@ -128,6 +103,7 @@ export function buildProgram(): Command {
       });
       const { plan } = result;
       console.log(`${plan.architecture}: ${plan.blocks.length} blocks, ${plan.tokenCount} tokens, ${plan.protectedTokens} protected`);
+      console.log(`family because:   ${plan.detection}`);
       console.log(`r per block:      ${plan.schedule.join(' ')}`);
       console.log(`tokens per block: ${plan.tokensAfterBlock.join(' ')}`);
       if (plan.dims) {

@@ -57,3 +57,29 @@ export interface TurboUnmergeInputs extends NamedTensorInfoMap {
 export interface TurboPropAttnBiasInputs extends NamedTensorInfoMap {
   size: TensorInfo;
 }
+
+/**
+ * BLIP's text-side image-token dropping (TURBO.md, "BLIP: the text side"): after cross-attention
+ * layer `layer`, keep the image tokens with the most cross-attention. Graph inputs, in order:
+ * probs [B, H, T, N] (the layer's cross-attention probabilities), tokens [B, N, D], mask [..., N]
+ * (the additive attention mask over the image tokens), reference [B, N0, ...] (the image tokens the
+ * text side started with; only its token count is read). Outputs: tokens [B, k, D], mask [..., k],
+ * kept [B, k] int32 (indices into this layer's token order, descending attention).
+ */
+export const TurboDropTokens = 'TurboDropTokens';
+
+export interface TurboDropTokensAttrs {
+  /** Cross-attention layer index i, counted from 0. */
+  layer: number;
+  dropRate: number;
+  dropMax: number;
+  /** Rank by the first text token's attention only (the official variant), not the sum over text positions. */
+  firstTokenOnly: boolean;
+}
+
+export const DROP_GRAPH_ATTRS: readonly { key: keyof TurboDropTokensAttrs; name: string; kind: 'int' | 'float' | 'bool' }[] = [
+  { key: 'layer', name: 'layer', kind: 'int' },
+  { key: 'dropRate', name: 'drop_rate', kind: 'float' },
+  { key: 'dropMax', name: 'drop_max', kind: 'float' },
+  { key: 'firstTokenOnly', name: 'first_token_only', kind: 'bool' },
+];

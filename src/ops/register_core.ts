@@ -1,17 +1,18 @@
 // One call that makes Turbo models runnable: the fused kernels (cpu, wasm) with registerKernel,
-// and the graph ops (TurboMerge, TurboPropAttnBias, TurboUnmerge) with registerOp, so
+// and the graph ops (TurboMerge, TurboPropAttnBias, TurboUnmerge, TurboDropTokens) with registerOp, so
 // tf.loadGraphModel can execute a model.json written by convert-with-turbo. Idempotent.
 // Browser-safe: nothing here touches Node. Kernels that need Node (the tensorflow backend's
 // native op library) join through addKernelSource from src/ops/register.ts, the Node module.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerOp } from '@tensorflow/tfjs-converter';
 import type { GraphNode } from '@tensorflow/tfjs-converter';
-import { TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge, decodeMergeAttrs } from './kernel_names';
+import { TurboDropTokens, TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge, decodeMergeAttrs } from './kernel_names';
 import { cpuKernels } from './kernels/cpu/turbo_merge';
 import { wasmKernels } from './kernels/wasm/turbo_merge';
 import { checkMergeInputs, mergeAttrs, runMerge } from './turbo_merge';
 import { proportionalAttentionBias } from './prop_attn_bias';
 import { turboUnmerge } from './turbo_unmerge';
+import { decodeDropAttrs, dropTokens } from './drop_tokens';
 
 /** A set of fused kernels: the ones usable now (registered) and all it may have registered (removed). */
 export interface KernelSource {
@@ -41,6 +42,15 @@ export function registerTurboOps(options: RegisterOptions = {}): void {
   registerOp(TurboMerge, mergeNode);
   registerOp(TurboPropAttnBias, (node: GraphNode) => proportionalAttentionBias(node.inputs[0]));
   registerOp(TurboUnmerge, (node: GraphNode) => turboUnmerge(node.inputs[0], node.inputs[1]));
+  registerOp(TurboDropTokens, dropNode);
+}
+
+/** The TurboDropTokens graph-op executor (src/rewrite/text_drop.ts writes these nodes). */
+function dropNode(node: GraphNode): tf.Tensor[] {
+  const [probs, tokens, mask, reference] = node.inputs;
+  const attrs = decodeDropAttrs((name) => node.attrs[name]);
+  const out = dropTokens(probs as tf.Tensor4D, tokens as tf.Tensor3D, mask, reference.shape[1] ?? 0, attrs);
+  return [out.tokens, out.mask, out.kept];
 }
 
 /** The cpu and wasm kernels, and those of any added source (in Node: the tensorflow backend's native ops). */

@@ -1,0 +1,73 @@
+// Captioning (TFBlipForConditionalGeneration.generate): the decoder starts from [DEC] (or
+// [DEC] + a prompt, the prompt's [CLS] replaced by [DEC] and its [SEP] dropped, as transformers
+// does), cross-attends to the image tokens, and stops at [SEP]. Several images decode as one
+// batch, as generate() does with a batch (beam search's stopping test spans the batch).
+import { generate, GenerateOptions } from './generate';
+import { BlipModel } from './model';
+import { decoderStep } from './decoder_step';
+import { encodeImages, ImageInput } from './vision';
+
+export interface CaptionOptions {
+  /** Total tokens including [DEC] and the prompt (transformers' max_length; default 20). */
+  maxLength?: number;
+  minLength?: number;
+  /** 1: greedy (default); more: beam search. */
+  beams?: number;
+  /** Text the caption continues, e.g. "a picture of". */
+  prompt?: string;
+  onStep?: GenerateOptions['onStep'];
+}
+
+export interface Caption {
+  text: string;
+  ids: number[];
+}
+
+export interface Captions {
+  captions: Caption[];
+  /** Seconds in the vision encoder and in the decoding loop, for the whole batch. */
+  visionSeconds: number;
+  textSeconds: number;
+}
+
+export function captionPrompt(model: BlipModel, prompt?: string): number[] {
+  if (!prompt) return [model.config.bosId];
+  const ids = model.tokenizer.encode(prompt);
+  return [model.config.bosId, ...ids.slice(1, -1)];
+}
+
+export async function captionBatch(model: BlipModel, images: readonly ImageInput[], options: CaptionOptions = {}): Promise<Captions> {
+  const prompt = captionPrompt(model, options.prompt);
+  const t0 = performance.now();
+  const [imageEmbeds] = await encodeImages(model, images);
+  await imageEmbeds.data();
+  const t1 = performance.now();
+  try {
+    const step = decoderStep(model.graphs.decoder, images.length, (tokens, ids, mask) => ({
+      input_ids: ids,
+      attention_mask: mask,
+      image_embeds: tokens(imageEmbeds),
+    }));
+    const sequences = await generate(images.map(() => prompt), step, {
+      maxLength: options.maxLength ?? 20,
+      minLength: options.minLength,
+      numBeams: options.beams ?? 1,
+      eosTokenId: model.config.eosId,
+      padTokenId: model.config.padId,
+      onStep: options.onStep,
+    });
+    const t2 = performance.now();
+    return {
+      captions: sequences.map((ids) => ({ text: model.tokenizer.decode(ids), ids })),
+      visionSeconds: (t1 - t0) / 1e3,
+      textSeconds: (t2 - t1) / 1e3,
+    };
+  } finally {
+    imageEmbeds.dispose();
+  }
+}
+
+export async function caption(model: BlipModel, image: ImageInput, options: CaptionOptions = {}): Promise<Caption & Omit<Captions, 'captions'>> {
+  const { captions, ...times } = await captionBatch(model, [image], options);
+  return { ...captions[0], ...times };
+}

@@ -1,0 +1,104 @@
+// Turbo for a whole BLIP model directory: token merging in every vision encoder (the rewriting pass,
+// with the official BLIP defaults: r = 30, alpha = 5, r_threshold 100 for retrieval and 40 for
+// captioning and VQA), and the text-side image-token dropping in every graph whose cross-attention
+// reads the image tokens. Everything is read and rewritten before anything is written; the output
+// directory appears complete or not at all.
+import { Dirent, promises as fsp } from 'fs';
+import * as path from 'path';
+import { checkInputDir, rewriteGraph } from '../convert';
+import { GraphError, OptionsError, asTurboError } from '../errors';
+import { Graph } from '../graph/ir';
+import { readGraphModel, writeGraphModel } from '../graph/model_io';
+import { ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
+import { readRegularFile } from '../graph/safe_read';
+import { TextDropOptions, applyTextDrop } from '../rewrite/text_drop';
+import { TurboOptions } from '../turbo/options';
+import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS } from './model';
+
+export const BLIP_VISION_DEFAULTS: Record<BlipTask, Partial<TurboOptions>> = {
+  retrieval: { r: 30, alpha: 5, rThreshold: 100 },
+  caption: { r: 30, alpha: 5, rThreshold: 40 },
+  vqa: { r: 30, alpha: 5, rThreshold: 40 },
+};
+
+export interface BlipConvertOptions {
+  /** Vision merging settings over the per-task defaults; false leaves the vision encoders as they are. */
+  vision?: Partial<TurboOptions> | false;
+  /** Text-side dropping settings (defaults drop_rate 0.07, drop_max 0.8); false leaves the text graphs. */
+  text?: Partial<TextDropOptions> | false;
+  /** Only these tasks (default: every task directory present). */
+  tasks?: BlipTask[];
+  force?: boolean;
+  onGraph?: (name: string, done: number, total: number) => void;
+}
+
+export interface BlipConvertResult {
+  graphs: { name: string; merged: boolean; dropLayers: number }[];
+}
+
+const TOP_FILES = ['config.json', 'tokenizer.json'];
+
+/** What `--force` may replace: a BLIP model directory (config.json, tokenizer.json, task folders). */
+export const BLIP_MODEL_DIR: ModelDirKind = {
+  what: 'a BLIP model directory',
+  problem: async (_dir, entries: Dirent[]) => {
+    if (!entries.some((e) => e.name === 'config.json' && e.isFile())) return 'holds no config.json';
+    const odd = entries.find((e) => !(TOP_FILES.includes(e.name) && e.isFile()) && !(e.name in BLIP_TASKS && e.isDirectory()));
+    return odd ? `holds '${odd.name}', which is not part of a BLIP model directory` : undefined;
+  },
+};
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.stat(p).then(() => true, () => false);
+}
+
+export async function convertBlipWithTurbo(inDir: string, outDir: string, options: BlipConvertOptions = {}): Promise<BlipConvertResult> {
+  await checkInputDir(inDir);
+  await checkOutputNotInput(inDir, outDir);
+  const top: Record<string, Buffer> = {};
+  for (const f of TOP_FILES) top[f] = (await readRegularFile(path.join(inDir, f), 64 * 1024 * 1024)).data;
+  const tasks = options.tasks ?? (Object.keys(BLIP_TASKS) as BlipTask[]);
+  const parts: { task: BlipTask; part: string }[] = [];
+  for (const task of tasks) {
+    if (!(task in BLIP_TASKS)) throw new OptionsError('--tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
+    for (const part of BLIP_TASKS[task]) if (await exists(path.join(inDir, task, part, 'model.json'))) parts.push({ task, part });
+  }
+  if (parts.length === 0) throw new GraphError(inDir, `holds no BLIP graphs (${tasks.map((t) => `${t}/{${BLIP_TASKS[t].join(',')}}`).join(', ')})`);
+
+  const rewritten: { name: string; graph: Graph; merged: boolean; dropLayers: number }[] = [];
+  for (const [i, { task, part }] of parts.entries()) {
+    const name = `${task}/${part}`;
+    const dir = path.join(inDir, task, part);
+    const jsonPath = path.join(dir, 'model.json');
+    try {
+      const graph = await readGraphModel(dir);
+      let merged = false;
+      let dropLayers = 0;
+      if (part === 'vision' && options.vision !== false) {
+        rewriteGraph(graph, { ...BLIP_VISION_DEFAULTS[task], ...(options.vision ?? {}) }, jsonPath);
+        merged = true;
+      }
+      if (IMAGE_CROSS_ATTENTION_GRAPHS.includes(name) && options.text !== false) {
+        dropLayers = applyTextDrop(graph, options.text ?? {}, jsonPath).crossAttentionLayers;
+      }
+      rewritten.push({ name, graph, merged, dropLayers });
+    } catch (e) {
+      throw asTurboError(e, jsonPath);
+    }
+    options.onGraph?.(name, i + 1, parts.length);
+  }
+
+  await writeDirAtomically(
+    outDir,
+    !!options.force,
+    async (tmp) => {
+      for (const [f, data] of Object.entries(top)) await writeFileIn(outDir, path.join(tmp, f), data);
+      for (const { name, graph } of rewritten) {
+        await fsp.mkdir(path.join(tmp, path.dirname(name)), { recursive: true });
+        await writeGraphModel(graph, path.join(tmp, name));
+      }
+    },
+    [BLIP_MODEL_DIR],
+  );
+  return { graphs: rewritten.map(({ name, merged, dropLayers }) => ({ name, merged, dropLayers })) };
+}

@@ -1,0 +1,35 @@
+// One decoding step as generate() calls it: rows of token ids (B prompts × beams, all one length)
+// → the decoder graph's last-position logits per row. Each row reads the states of its own batch
+// item (rows come grouped by item), gathered per step.
+import * as tf from '@tensorflow/tfjs-core';
+import { GraphModel } from '@tensorflow/tfjs-converter';
+import { StepFn } from './generate';
+import { idsTensor, runGraph } from './model';
+
+type Feeds = (rowsOf: (t: tf.Tensor) => tf.Tensor, ids: tf.Tensor2D, mask: tf.Tensor2D) => Record<string, tf.Tensor>;
+
+export function decoderStep(decoder: GraphModel, batch: number, feeds: Feeds): StepFn {
+  return async (rows) => {
+    const perItem = rows.length / batch;
+    const owner = tf.tensor1d(rows.map((_, r) => Math.floor(r / perItem)), 'int32');
+    const made: tf.Tensor[] = [owner];
+    const rowsOf = (t: tf.Tensor) => {
+      if (perItem === 1) return t;
+      const g = tf.gather(t, owner);
+      made.push(g);
+      return g;
+    };
+    const ids = idsTensor(rows);
+    const mask = tf.onesLike(ids);
+    made.push(ids, mask);
+    try {
+      const [logits] = await runGraph(decoder, feeds(rowsOf, ids, mask), ['logits']);
+      const data = (await logits.data()) as Float32Array;
+      logits.dispose();
+      const vocab = data.length / rows.length;
+      return rows.map((_, i) => data.subarray(i * vocab, (i + 1) * vocab));
+    } finally {
+      tf.dispose(made);
+    }
+  };
+}
