@@ -143,8 +143,12 @@ export class TfBuilder {
   }
 
   mean(name: string, x: string, axes: number[], keepDims: boolean): string {
-    const a = this.i32(`${name}/reduction_indices`, [axes.length], axes);
-    return this.node(name, 'Mean', [x, a], { T: F32, Tidx: I32, keep_dims: boolAttr(keepDims) });
+    return this.meanOf(name, x, this.i32(`${name}/reduction_indices`, [axes.length], axes), keepDims);
+  }
+
+  /** Mean over the axes an existing int32 tensor holds (a constant shared by several nodes). */
+  meanOf(name: string, x: string, axes: string, keepDims: boolean): string {
+    return this.node(name, 'Mean', [x, axes], { T: F32, Tidx: I32, keep_dims: boolAttr(keepDims) });
   }
 
   shape(name: string, x: string): string {
@@ -152,8 +156,12 @@ export class TfBuilder {
   }
 
   concat(name: string, inputs: string[], axis: number, dtype: 'float32' | 'int32'): string {
-    const a = this.i32(`${name}/axis`, [], [axis]);
-    return this.node(name, 'ConcatV2', [...inputs, a], { N: intAttr(inputs.length), T: dtype === 'int32' ? I32 : F32, Tidx: I32 });
+    return this.concatOf(name, inputs, this.i32(`${name}/axis`, [], [axis]), dtype);
+  }
+
+  /** ConcatV2 along the axis an existing int32 scalar holds. */
+  concatOf(name: string, inputs: string[], axis: string, dtype: 'float32' | 'int32'): string {
+    return this.node(name, 'ConcatV2', [...inputs, axis], { N: intAttr(inputs.length), T: dtype === 'int32' ? I32 : F32, Tidx: I32 });
   }
 
   tile(name: string, x: string, multiples: string): string {
@@ -170,14 +178,25 @@ export class TfBuilder {
     const begin = this.i32(`${name}/stack`, [n], spec.begin);
     const end = this.i32(`${name}/stack_1`, [n], spec.end);
     const strides = this.i32(`${name}/stack_2`, [n], spec.strides);
+    return this.stridedSliceOf(name, x, [begin, end, strides], spec, dtype);
+  }
+
+  /** StridedSlice whose begin, end and strides are existing int32 vectors (constants shared by several slices). */
+  stridedSliceOf(
+    name: string,
+    x: string,
+    [begin, end, strides]: [string, string, string],
+    masks: { beginMask?: number; endMask?: number; shrink?: number },
+    dtype: 'float32' | 'int32',
+  ): string {
     return this.node(name, 'StridedSlice', [x, begin, end, strides], {
       T: dtype === 'int32' ? I32 : F32,
       Index: I32,
-      begin_mask: intAttr(spec.beginMask ?? 0),
-      end_mask: intAttr(spec.endMask ?? 0),
+      begin_mask: intAttr(masks.beginMask ?? 0),
+      end_mask: intAttr(masks.endMask ?? 0),
       ellipsis_mask: intAttr(0),
       new_axis_mask: intAttr(0),
-      shrink_axis_mask: intAttr(spec.shrink ?? 0),
+      shrink_axis_mask: intAttr(masks.shrink ?? 0),
     });
   }
 }

@@ -5,8 +5,8 @@
 // after every attention residual with r > 0, and log(size) before every later Softmax.
 // Nodes are collected per block and the graph is re-sorted once at the end.
 
-import { EditJournal, Graph, boolAttr, floatAttr, formatRef, intAttr } from '../graph/ir';
-import { NodeDef } from '../graph/types';
+import { EditJournal, Graph, floatAttr, formatRef, intAttr } from '../graph/ir';
+import { TfBuilder } from '../graph/tf_builder';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
 import { MERGE_GRAPH_ATTRS, TurboMergeAttrs } from '../ops/kernel_names';
@@ -24,7 +24,6 @@ import {
   packedTokenAxes,
   staticSignatureOutputs,
   staticTokenReshapes,
-  stridedSlice,
 } from './shapes';
 
 export const TOOL_VERSION = '0.1.0';
@@ -202,13 +201,13 @@ function applyEdits(graph: Graph, plan: TurboPlan, edits: TurboEdits, options: R
       addProportionalAttention(graph, block, size, scope);
       biasedSoftmaxes++;
     }
-    let merge: NodeDef | undefined;
+    let merge: string | undefined;
     if (attrs) {
       merge = addMerge(graph, block, plan.sources[i], consts, scope, size, attrs);
-      size = formatRef(merge.name, 1);
+      size = formatRef(merge, 1);
       merges++;
     }
-    blockMeta.push({ merge: merge?.name ?? null, output: block.mlpResidual.name });
+    blockMeta.push({ merge: merge ?? null, output: block.mlpResidual.name });
   });
 
   if (size && plan.meanPools.length) weightMeanPools(graph, plan.meanPools, size, PREFIX);
@@ -247,47 +246,24 @@ function addMerge(
   scope: string,
   size: string | undefined,
   attrs: TurboMergeAttrs,
-): NodeDef {
-  const metric = graph.addNode(mean(`${scope}/metric`, sources.keys, consts.axis1));
+): string {
+  const tf = new TfBuilder(graph);
+  const metric = tf.meanOf(`${scope}/metric`, sources.keys, consts.axis1, false);
   // P[:, :, 0, :] -> [B, H, N]: begin/end masks on axes 0, 1, 3; shrink axis 2.
-  const clsRow = graph.addNode(
-    stridedSlice(`${scope}/cls_attention_row`, sources.attention, consts.rowBegin, consts.rowEnd, consts.rowStrides, {
-      begin: 0b1011,
-      end: 0b1011,
-      shrink: 0b0100,
-      dtype: 'DT_FLOAT',
-    }),
-  );
-  const clsAttn = graph.addNode(mean(`${scope}/cls_attention`, clsRow.name, consts.axis1));
+  const rowSpec = [consts.rowBegin, consts.rowEnd, consts.rowStrides] as [string, string, string];
+  const clsRow = tf.stridedSliceOf(`${scope}/cls_attention_row`, sources.attention, rowSpec, { beginMask: 0b1011, endMask: 0b1011, shrink: 0b0100 }, 'float32');
+  const clsAttn = tf.meanOf(`${scope}/cls_attention`, clsRow, consts.axis1, false);
   const x = block.attnResidual.name;
-  const merge = graph.addNode({
-    name: `${scope}/merge`,
-    op: 'TurboMerge',
-    input: size ? [x, metric.name, clsAttn.name, size] : [x, metric.name, clsAttn.name],
-    attr: Object.fromEntries(MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key]) : floatAttr(attrs[key])])),
-  });
-  graph.replaceAllUses(x, merge.name, new Set([merge.name, metric.name, clsRow.name]));
+  const attr = Object.fromEntries(MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key]) : floatAttr(attrs[key])]));
+  const merge = tf.node(`${scope}/merge`, 'TurboMerge', size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], attr);
+  graph.replaceAllUses(x, merge, new Set([merge, metric, clsRow]));
   return merge;
 }
 
 function addProportionalAttention(graph: Graph, block: AttentionBlock, size: string, scope: string): void {
-  const bias = graph.addNode({ name: `${scope}/prop_attn_bias`, op: 'TurboPropAttnBias', input: [size] });
-  const add = graph.addNode({
-    name: `${scope}/prop_attn_logits`,
-    op: 'AddV2',
-    input: [block.logitsRef, bias.name],
-    attr: { T: { type: 'DT_FLOAT' } },
-  });
-  graph.setInput(block.softmax, 0, add.name);
-}
-
-function mean(name: string, input: string, axis: string): NodeDef {
-  return {
-    name,
-    op: 'Mean',
-    input: [input, axis],
-    attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: boolAttr(false) },
-  };
+  const tf = new TfBuilder(graph);
+  const bias = tf.node(`${scope}/prop_attn_bias`, 'TurboPropAttnBias', [size]);
+  graph.setInput(block.softmax, 0, tf.binary(`${scope}/prop_attn_logits`, 'AddV2', block.logitsRef, bias));
 }
 
 interface SharedConstants {

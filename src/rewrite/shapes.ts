@@ -6,7 +6,8 @@
 // Pack(batch, N, 3, heads, d), with N a scalar Const: that entry becomes -1.
 // And a signature output [-1, N, C] (BLIP's last_hidden_state) gets -1 for N.
 
-import { Graph, dataInputs, intAttr } from '../graph/ir';
+import { Graph, dataInputs } from '../graph/ir';
+import { TfBuilder } from '../graph/tf_builder';
 import { NodeDef } from '../graph/types';
 import { isConst, knownScalar } from './consts';
 
@@ -112,50 +113,18 @@ export function makeSignatureTokensDynamic(graph: Graph, tokenCount: number): st
 }
 
 function batchSizeVector(graph: Graph, inputRef: string): string {
-  const shape = graph.addNode({
-    name: graph.uniqueName(`${PREFIX}/input_shape`),
-    op: 'Shape',
-    input: [inputRef],
-    attr: { out_type: { type: 'DT_INT32' }, T: { type: 'DT_FLOAT' } },
-  });
-  const begin = graph.addConst(graph.uniqueName(`${PREFIX}/batch_begin`), 'int32', [1], [0]);
-  const end = graph.addConst(graph.uniqueName(`${PREFIX}/batch_end`), 'int32', [1], [1]);
-  const strides = graph.addConst(graph.uniqueName(`${PREFIX}/batch_strides`), 'int32', [1], [1]);
-  return graph.addNode(stridedSlice(graph.uniqueName(`${PREFIX}/batch_size`), shape.name, begin.name, end.name, strides.name)).name;
+  const tf = new TfBuilder(graph);
+  const shape = tf.shape(graph.uniqueName(`${PREFIX}/input_shape`), inputRef);
+  const begin = tf.i32(graph.uniqueName(`${PREFIX}/batch_begin`), [1], [0]);
+  const end = tf.i32(graph.uniqueName(`${PREFIX}/batch_end`), [1], [1]);
+  const strides = tf.i32(graph.uniqueName(`${PREFIX}/batch_strides`), [1], [1]);
+  return tf.stridedSliceOf(graph.uniqueName(`${PREFIX}/batch_size`), shape, [begin, end, strides], {}, 'int32');
 }
 
 function dynamicTarget(graph: Graph, batch: string, shapeRef: string, rest: number[]): string {
+  const tf = new TfBuilder(graph);
   const base = `${PREFIX}/${shapeRef.replace(/[:^]/g, '_')}`;
-  const tail = graph.addConst(graph.uniqueName(`${base}/tail`), 'int32', [rest.length + 1], [-1, ...rest]);
-  const axis = graph.addConst(graph.uniqueName(`${base}/axis`), 'int32', [], [0]);
-  return graph.addNode({
-    name: graph.uniqueName(`${base}/dynamic`),
-    op: 'ConcatV2',
-    input: [batch, tail.name, axis.name],
-    attr: { N: intAttr(2), T: { type: 'DT_INT32' }, Tidx: { type: 'DT_INT32' } },
-  }).name;
-}
-
-export function stridedSlice(
-  name: string,
-  input: string,
-  begin: string,
-  end: string,
-  strides: string,
-  masks: { begin?: number; end?: number; shrink?: number; dtype?: 'DT_FLOAT' | 'DT_INT32' } = {},
-): NodeDef {
-  return {
-    name,
-    op: 'StridedSlice',
-    input: [input, begin, end, strides],
-    attr: {
-      Index: { type: 'DT_INT32' },
-      T: { type: masks.dtype ?? 'DT_INT32' },
-      begin_mask: intAttr(masks.begin ?? 0),
-      end_mask: intAttr(masks.end ?? 0),
-      ellipsis_mask: intAttr(0),
-      new_axis_mask: intAttr(0),
-      shrink_axis_mask: intAttr(masks.shrink ?? 0),
-    },
-  };
+  const tail = tf.i32(graph.uniqueName(`${base}/tail`), [rest.length + 1], [-1, ...rest]);
+  const axis = tf.i32(graph.uniqueName(`${base}/axis`), [], [0]);
+  return tf.concatOf(graph.uniqueName(`${base}/dynamic`), [batch, tail], axis, 'int32');
 }
