@@ -66,7 +66,7 @@ export async function readBlipConfig(dir: string): Promise<BlipConfig> {
     if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number')) throw new TurboInputError(file, `needs image.${key} as 3 numbers`);
     return v as [number, number, number];
   };
-  const ids = raw.special_ids;
+  const ids = raw.specialTokens;
   return {
     image: { size: num(raw.image, 'size'), mean: triple('mean'), std: triple('std') },
     maxTextLength: num(raw.text, 'max_position_embeddings'),
@@ -95,12 +95,24 @@ export async function loadBlip(dir: string, task: BlipTask): Promise<BlipModel> 
   return { dir, task, config, tokenizer, graphs, dispose: () => Object.values(graphs).forEach((g) => g.dispose()) };
 }
 
+const needsAsync = new WeakSet<GraphModel>();
+
 /**
- * Runs a graph on named inputs and returns the named outputs (signature names). The exported graphs
- * have no control flow, so the synchronous executor runs them (executeAsync would only warn so).
+ * Runs a graph on named inputs and returns the named outputs (signature names). Graphs without
+ * control flow run on the synchronous executor (executeAsync would warn on every call); the
+ * decoders keep a tf.cond from transformers' causal mask, which only executeAsync runs.
  */
 export async function runGraph(model: GraphModel, feeds: Record<string, tf.Tensor>, outputs: readonly string[]): Promise<tf.Tensor[]> {
-  const result = model.execute(feeds, [...outputs]);
+  let result: tf.Tensor | tf.Tensor[] | undefined;
+  if (!needsAsync.has(model)) {
+    try {
+      result = model.execute(feeds, [...outputs]);
+    } catch (e) {
+      if (!/executeAsync/.test((e as Error).message)) throw e;
+      needsAsync.add(model);
+    }
+  }
+  result ??= await model.executeAsync(feeds, [...outputs]);
   return Array.isArray(result) ? result : [result];
 }
 

@@ -36,10 +36,21 @@ export function dropTokens(
       ? tf.sum(tf.slice(probs, [0, 0, 0, 0], [-1, -1, 1, -1]), [1, 2])
       : tf.sum(probs, [1, 2]);
     const kept = tf.topk(score, keep, true).indices as tf.Tensor2D;
-    const keptTokens = tf.gather(tokens, kept, 1, 1) as tf.Tensor3D;
+    const keptTokens = gatherRows(tokens, kept) as tf.Tensor3D;
     const keptMask = gatherMask(mask, kept, tokens.shape[0]);
     return { tokens: keptTokens, mask: keptMask, kept };
   });
+}
+
+/**
+ * x [B, N, ...] → x[b, kept[b, j], ...] as [B, k, ...]. Through one flat gather: tf.gather with
+ * batchDims = 1 returns wrong rows for b > 0 on the wasm backend (tfjs 4.22).
+ */
+function gatherRows(x: tf.Tensor, kept: tf.Tensor2D): tf.Tensor {
+  const [b, n, ...rest] = x.shape;
+  const offsets = tf.reshape(tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(n, 'int32')), [b, 1]);
+  const flatIndex = tf.reshape(tf.add(kept, offsets), [-1]);
+  return tf.reshape(tf.gather(tf.reshape(x, [b * n, ...rest]), flatIndex), [b, kept.shape[1], ...rest]);
 }
 
 /** mask [..., N] with a batch axis of B or 1 (broadcast) → the same layout over the kept tokens. */
@@ -48,7 +59,7 @@ function gatherMask(mask: tf.Tensor, kept: tf.Tensor2D, batch: number): tf.Tenso
   const inner = mask.shape.slice(1, -1);
   if (inner.some((d) => d !== 1)) throw new Error(`TurboDropTokens: mask must be [B, 1, ..., 1, N], got [${mask.shape}]`);
   const flat = tf.broadcastTo(tf.reshape(mask, [mask.shape[0], n]), [batch, n]);
-  const picked = tf.gather(flat, kept, 1, 1);
+  const picked = gatherRows(flat, kept);
   return tf.reshape(picked, [batch, ...inner, kept.shape[1]]);
 }
 

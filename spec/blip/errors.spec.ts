@@ -1,0 +1,58 @@
+// One-line errors naming the file and the problem: a missing tokenizer.json, a text longer than the
+// model's positions, an image that cannot be decoded; and the CLI's exit code for them.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadBlip, readBlipConfig, loadBlipTokenizer } from '../../src/blip/model';
+import { blipPixels } from '../../src/blip/image';
+import { buildProgram } from '../../src/cli/blip';
+import { runProgram } from '../../src/cli/run';
+import { BLIP_SMALL } from './blip_fixture';
+
+function copyTop(dir: string, skip: string[] = []): void {
+  for (const f of ['config.json', 'tokenizer.json']) if (!skip.includes(f)) fs.copyFileSync(path.join(BLIP_SMALL, f), path.join(dir, f));
+}
+
+describe('BLIP input errors', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'blip-errors-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a missing tokenizer.json is named', async () => {
+    copyTop(tmp, ['tokenizer.json']);
+    await expect(loadBlip(tmp, 'caption')).rejects.toThrow(`${path.join(tmp, 'tokenizer.json')}: not found`);
+  });
+
+  it('a tokenizer.json that is not one is named', async () => {
+    copyTop(tmp, ['tokenizer.json']);
+    fs.writeFileSync(path.join(tmp, 'tokenizer.json'), '{"version": "1.0"}');
+    await expect(loadBlipTokenizer(tmp, await readBlipConfig(tmp))).rejects.toThrow(/tokenizer\.json: not a tokenizer\.json/);
+  });
+
+  it('a text longer than the position embeddings is refused, not cut', async () => {
+    const config = await readBlipConfig(BLIP_SMALL);
+    const tokenizer = await loadBlipTokenizer(BLIP_SMALL, config);
+    const long = Array.from({ length: config.maxTextLength }, () => 'dog').join(' ');
+    expect(() => tokenizer.encode(long)).toThrow(new RegExp(`tokenizer\\.json: text "dog dog.*" is ${config.maxTextLength + 2} tokens, the model allows at most ${config.maxTextLength}`));
+    expect(tokenizer.encode('a dog').length).toBeLessThanOrEqual(config.maxTextLength);
+  });
+
+  it('an image that cannot be decoded is named', async () => {
+    const bad = path.join(tmp, 'broken.jpg');
+    fs.writeFileSync(bad, 'not a jpeg at all');
+    await expect(blipPixels(bad, { size: 64, mean: [0, 0, 0], std: [1, 1, 1] })).rejects.toThrow(new RegExp(`${bad}: cannot decode image`));
+    await expect(blipPixels(path.join(tmp, 'absent.png'), { size: 64, mean: [0, 0, 0], std: [1, 1, 1] })).rejects.toThrow(/absent\.png: image not found/);
+  });
+
+  it('the CLI prints one line and exits 1', async () => {
+    const bad = path.join(tmp, 'broken.png');
+    fs.writeFileSync(bad, 'garbage');
+    let err = '';
+    const code = await runProgram(buildProgram(() => undefined), ['caption', BLIP_SMALL, bad, '--backend', 'cpu'], { err: (s) => (err += s) });
+    expect(code).toBe(1);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toContain(`${bad}: cannot decode image`);
+  });
+});

@@ -1,0 +1,45 @@
+// The TypeScript decoding loop over the one-step decoder graphs against HF TensorFlow's generate()
+// on the same random-weight models and inputs (reference.json "generate"): captioning without and
+// with a prompt, and VQA, greedy and beam search with 3 beams, token for token.
+import * as tf from '@tensorflow/tfjs-core';
+import { answerBatch } from '../../src/blip/answer';
+import { captionBatch } from '../../src/blip/caption';
+import { BlipModel, loadBlip } from '../../src/blip/model';
+import { useBackend } from '../../src/runtime/backend';
+import { withNative } from '../helpers/backends';
+import { BLIP_SMALL, GenerateReference, pixelValues, readJson } from './blip_fixture';
+
+const reference = readJson<{ generate: Record<string, GenerateReference> }>('reference.json').generate;
+
+function images(): Float32Array[] {
+  const { data, shape } = pixelValues();
+  const plane = data.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
+}
+
+describe.each(withNative(['wasm', 'cpu'] as const))('BLIP generation vs TF generate() on %s', (backend) => {
+  let caption: BlipModel;
+  let vqa: BlipModel;
+  beforeAll(async () => {
+    await useBackend(backend);
+    caption = await loadBlip(BLIP_SMALL, 'caption');
+    vqa = await loadBlip(BLIP_SMALL, 'vqa');
+  });
+  afterAll(() => {
+    caption.dispose();
+    vqa.dispose();
+  });
+
+  for (const [name, ref] of Object.entries(reference)) {
+    it(`${name}: same token sequences`, async () => {
+      const options = { maxLength: ref.kwargs.max_length, beams: ref.kwargs.num_beams };
+      const before = tf.memory().numTensors;
+      const got = name.startsWith('vqa')
+        ? (await answerBatch(vqa, images(), ref.questions!, options)).answers
+        : (await captionBatch(caption, images(), { ...options, prompt: ref.prompt })).captions;
+      expect(got.map((g) => g.ids)).toEqual(ref.sequences);
+      expect(got.map((g) => g.text)).toEqual(ref.decoded);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});

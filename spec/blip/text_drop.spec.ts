@@ -1,0 +1,85 @@
+// BLIP's text-side image-token dropping, inserted by the rewriting pass into the exported
+// cross-attention graphs (ITM, caption decoder, VQA question encoder), against the independent
+// Python reference (text-drop-reference.json: HF's TF layers run one by one, ranking in numpy):
+// the kept image tokens per layer, in order, and the outputs with dropping.
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
+import { registerTurboOps } from '../../src/ops/register';
+import { applyTextDrop } from '../../src/rewrite/text_drop';
+import { findCrossAttention } from '../../src/rewrite/cross_attention';
+import { useBackend } from '../../src/runtime/backend';
+import { runGraph } from '../../src/blip/model';
+import { withNative } from '../helpers/backends';
+import { ArrayData, BLIP_SMALL, GraphReference, flat, maxDiff, readJson, toTensor } from './blip_fixture';
+
+const TOL_TF = 1e-4;
+const graphs = readJson<{ graphs: Record<string, GraphReference> }>('reference.json').graphs;
+
+interface DropResult {
+  setting: { dropRate: number; dropMax: number; rank: 'all' | 'first' };
+  keptIndices: number[][][];
+  outputs: Record<string, ArrayData>;
+}
+const dropRef = readJson<{ inputs: Record<string, { graph: string; case: string }>; results: Record<string, Record<string, DropResult>> }>('text-drop-reference.json');
+
+/** The reference's outputs that the graph itself produces (the VQA answer-decoder logits are a separate graph). */
+const GRAPH_OUTPUT: Record<string, string> = { itm: 'itm_logits', caption_decoder: 'logits', vqa_question: 'question_embeds' };
+
+describe('cross-attention matching on the exported graphs', () => {
+  for (const [key, { graph }] of Object.entries(dropRef.inputs)) {
+    it(`${graph}: every text layer's cross-attention found, self-attention told apart`, async () => {
+      const g = await readGraphModel(path.join(BLIP_SMALL, graph));
+      const report = findCrossAttention(g);
+      expect(report.layers).toHaveLength(3);
+      expect(report.selfAttention).toBe(3);
+      expect(report.rejected).toEqual([]);
+      expect(new Set(report.layers.map((l) => l.tokensRef)).size).toBe(1);
+      expect(key).toBeDefined();
+    });
+  }
+
+  it('a vision graph (fused q/k/v) has no cross-attention, and the pass says which Softmax failed where', async () => {
+    const g = await readGraphModel(path.join(BLIP_SMALL, 'retrieval', 'vision'));
+    expect(findCrossAttention(g).layers).toHaveLength(0);
+    expect(() => applyTextDrop(g, {}, 'vision/model.json')).toThrow(/^vision\/model\.json: no cross-attention to image tokens found \(0 self-attention layers\); .*Softmax: q\/k\/v are not dense projections/);
+  });
+});
+
+describe.each(withNative(['cpu', 'wasm'] as const))('text-side dropping vs the Python reference on %s', (backend) => {
+  beforeAll(async () => {
+    registerTurboOps();
+    await useBackend(backend);
+  });
+
+  for (const [key, settings] of Object.entries(dropRef.results)) {
+    const { graph: graphName, case: caseName } = dropRef.inputs[key];
+    for (const [settingName, ref] of Object.entries(settings)) {
+      it(`${graphName} ${settingName}: same kept tokens per layer, outputs within ${TOL_TF}`, async () => {
+        const graph = await readGraphModel(path.join(BLIP_SMALL, graphName));
+        const { dropNodes } = applyTextDrop(graph, {
+          dropRate: ref.setting.dropRate,
+          dropMax: ref.setting.dropMax,
+          firstTokenOnly: ref.setting.rank === 'first',
+        });
+        const model = await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph)));
+        const c = graphs[graphName].cases[caseName];
+        const feeds = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, toTensor(v)]));
+        const output = GRAPH_OUTPUT[key];
+        const outs = await runGraph(model, feeds, [output, ...dropNodes.map((n) => `${n}:2`)]);
+        // Kept indices into each layer's own order, composed back to the original image-token order.
+        let order: number[][] | undefined;
+        for (const [layer, kept] of outs.slice(1).entries()) {
+          const rows = (await kept.array()) as number[][];
+          order = rows.map((row, b) => row.map((i) => (order ? order[b][i] : i)));
+          expect(order).toEqual(ref.keptIndices[layer]);
+        }
+        expect(outs[0].shape).toEqual(ref.outputs[output].shape);
+        expect(maxDiff(await outs[0].data(), flat(ref.outputs[output]))).toBeLessThan(TOL_TF);
+        tf.dispose([...outs, ...Object.values(feeds)]);
+        model.dispose();
+      });
+    }
+  }
+});
