@@ -40,7 +40,7 @@ const TOP_FILES = ['config.json', 'tokenizer.json'];
 
 /** What `--force` may replace: a BLIP model directory (config.json, tokenizer.json, task folders). */
 export const BLIP_MODEL_DIR: ModelDirKind = {
-  what: 'a BLIP model directory',
+  what: 'a BLIP model (config.json, tokenizer.json, task folders)',
   problem: async (_dir, entries: Dirent[]) => {
     if (!entries.some((e) => e.name === 'config.json' && e.isFile())) return 'holds no config.json';
     const odd = entries.find((e) => !(TOP_FILES.includes(e.name) && e.isFile()) && !(e.name in BLIP_TASKS && e.isDirectory()));

@@ -1,0 +1,115 @@
+// A whole BLIP model directory through convertBlipWithTurbo: vision merging in every vision
+// encoder, text-side dropping in the graphs that cross-attend to image tokens, the pipelines on the
+// result, and the output rules (atomic, never the input, --force only over a BLIP directory).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { answer } from '../../src/blip/answer';
+import { caption } from '../../src/blip/caption';
+import { convertBlipWithTurbo } from '../../src/blip/convert';
+import { loadBlip } from '../../src/blip/model';
+import { retrieve } from '../../src/blip/retrieve';
+import { readGraphModel } from '../../src/graph/model_io';
+import { TurboDropTokens, TurboMerge } from '../../src/ops/kernel_names';
+import { useBackend } from '../../src/runtime/backend';
+import { buildProgram } from '../../src/cli/blip';
+import { runProgram } from '../../src/cli/run';
+import { ArrayData, BLIP_SMALL, flat, maxDiff, pixelValues, readJson } from './blip_fixture';
+
+function images(): Float32Array[] {
+  const { data, shape } = pixelValues();
+  const plane = data.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
+}
+
+const texts = ['a photo of a dog', 'a goldfish swimming in the water.', 'Two Zebras standing on the grass ☺'];
+
+describe('convertBlipWithTurbo', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'blip-convert-'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('merges every vision encoder, drops image tokens in ITM / decoder / question, leaves the rest', async () => {
+    const out = path.join(tmp, 'turbo');
+    const result = await convertBlipWithTurbo(BLIP_SMALL, out, { vision: { r: 8 } });
+    expect(Object.fromEntries(result.graphs.map((g) => [g.name, [g.merged, g.dropLayers]]))).toEqual({
+      'retrieval/vision': [true, 0],
+      'retrieval/text': [false, 0],
+      'retrieval/itm': [false, 3],
+      'caption/vision': [true, 0],
+      'caption/decoder': [false, 3],
+      'vqa/vision': [true, 0],
+      'vqa/question': [false, 3],
+      'vqa/answer': [false, 0],
+    });
+    const ops = async (g: string) => (await readGraphModel(path.join(out, g))).nodes.map((n) => n.op);
+    expect((await ops('caption/vision')).filter((o) => o === TurboMerge)).toHaveLength(4);
+    expect((await ops('caption/decoder')).filter((o) => o === TurboDropTokens)).toHaveLength(2);
+    expect((await ops('vqa/answer')).some((o) => o === TurboDropTokens || o === TurboMerge)).toBe(false);
+    expect(fs.readdirSync(out).sort()).toEqual(['caption', 'config.json', 'retrieval', 'tokenizer.json', 'vqa']);
+
+    // The pipelines run on the converted directory.
+    const cap = await loadBlip(out, 'caption');
+    const c = await caption(cap, images()[0], { beams: 3, maxLength: 8 });
+    expect(c.ids[0]).toBe(cap.config.bosId);
+    expect(c.ids.length).toBeLessThanOrEqual(8);
+    cap.dispose();
+    const vqa = await loadBlip(out, 'vqa');
+    const a = await answer(vqa, images()[1], 'how many animals are there?', { maxLength: 6 });
+    expect(a.ids[0]).toBe(vqa.config.bosId);
+    vqa.dispose();
+  });
+
+  it('retrieval with vision Turbo only gives the ITM scores the numpy reference computes from the merged tokens', async () => {
+    const out = path.join(tmp, 'vision-only');
+    await convertBlipWithTurbo(BLIP_SMALL, out, { vision: { r: 8, alpha: 5, rThreshold: 0 }, text: false, tasks: ['retrieval'] });
+    const ref = readJson<{ results: { config: { r: number; rThreshold?: number }; itm_logits_pairs?: ArrayData }[] }>('vision-turbo-reference.json').results.find(
+      (r) => r.config.r === 8 && !r.config.rThreshold,
+    )!;
+    const model = await loadBlip(out, 'retrieval');
+    const ranked = await retrieve(model, images(), texts, { k: 3 });
+    const logits = flat(ref.itm_logits_pairs!);
+    const expected = images().map((_, i) =>
+      texts.map((_, j) => {
+        const [a, b] = [logits[(i * 3 + j) * 2], logits[(i * 3 + j) * 2 + 1]];
+        return 1 / (1 + Math.exp(a - b));
+      }),
+    );
+    for (const [i, list] of ranked.entries()) {
+      expect(list).toHaveLength(3);
+      const got = texts.map((_, j) => list.find((r) => r.text === j)!.itm);
+      expect(maxDiff(got, expected[i])).toBeLessThan(2e-3);
+      expect(list.map((r) => r.itm)).toEqual([...list.map((r) => r.itm)].sort((x, y) => y - x));
+    }
+    model.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(50);
+  });
+
+  it('refuses the input as output, keeps an existing directory without --force, replaces a BLIP directory with it', async () => {
+    await expect(convertBlipWithTurbo(BLIP_SMALL, path.join(BLIP_SMALL, 'out'))).rejects.toThrow(/out: output directory is inside the input model directory/);
+    const out = path.join(tmp, 'existing');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+    await expect(convertBlipWithTurbo(BLIP_SMALL, out, { force: true, tasks: ['caption'] })).rejects.toThrow(/existing: holds no config.json; --force replaces only a directory holding a BLIP model/);
+    expect(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    const blipOut = path.join(tmp, 'blip-out');
+    await convertBlipWithTurbo(BLIP_SMALL, blipOut, { tasks: ['caption'] });
+    await expect(convertBlipWithTurbo(BLIP_SMALL, blipOut, { tasks: ['caption'] })).rejects.toThrow(/exists/);
+    await convertBlipWithTurbo(BLIP_SMALL, blipOut, { tasks: ['caption'], force: true, text: false });
+    expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('the CLI converts and captions', async () => {
+    const out = path.join(tmp, 'cli');
+    let stdout = '';
+    const io = { err: (s: string) => (stdout += s) };
+    expect(await runProgram(buildProgram((s) => (stdout += s)), ['convert', BLIP_SMALL, out, '--r', '8', '--drop-rate', '0.1'], io)).toBe(0);
+    expect(stdout).toMatch(/caption\/decoder: image-token dropping in 3 cross-attention layers/);
+    expect(stdout).toMatch(/drop_rate=0\.1 drop_max=0\.8/);
+    expect(await runProgram(buildProgram((s) => (stdout += s)), ['convert', BLIP_SMALL, out], io)).toBe(1);
+  });
+});
