@@ -13,7 +13,7 @@ import { retrieve } from '../../src/blip/retrieve';
 import { readGraphModel } from '../../src/graph/model_io';
 import { TurboDropTokens, TurboMerge } from '../../src/ops/kernel_names';
 import { useBackend } from '../../src/runtime/backend';
-import { buildProgram } from '../../src/cli/blip';
+import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';
 import { ArrayData, BLIP_SMALL, flat, maxDiff, pixelValues, readJson } from './blip_fixture';
 

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadBlip, readBlipConfig, loadBlipTokenizer } from '../../src/blip/model';
 import { blipPixels } from '../../src/blip/image';
-import { buildProgram } from '../../src/cli/blip';
+import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';
 import { BLIP_SMALL } from './blip_fixture';
 
