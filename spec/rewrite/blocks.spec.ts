@@ -5,10 +5,10 @@
 import * as path from 'path';
 import { EMBEDDED_MODEL_DIR } from '../../src/convert';
 import { Graph, dataInputs, parseRef } from '../../src/graph/ir';
-import { describeFailures, matchVariants } from '../../src/graph/match';
+import { describeFailures, isFailure, matchChildPath, matchVariants } from '../../src/graph/match';
 import { readGraphModel } from '../../src/graph/model_io';
 import { TfBuilder } from '../../src/graph/tf_builder';
-import { KEYS, blockRegion, findAttentionBlocks, mlpNodes } from '../../src/rewrite/blocks';
+import { KEYS, blockRegion, findAttentionBlocks, mlpNodes, residualPattern } from '../../src/rewrite/blocks';
 import { HF_FIXTURES } from '../hf/hf_fixture';
 
 const MODELS: [string, string, number][] = [
@@ -38,6 +38,10 @@ describe.each(MODELS)('%s', (_name, dir, count) => {
       expect(dataInputs(b.attnResidual)).toContain(b.blockInputRef);
       expect(dataInputs(b.mlpResidual)).toContain(b.attnResidual.name);
       if (i > 0) expect(parseRef(b.blockInputRef).node).toBe(blocks[i - 1].mlpResidual.name);
+      const down = matchChildPath(g, b.pv, residualPattern(new Set([parseRef(b.blockInputRef).node])));
+      if (isFailure(down)) throw new Error(`${down.step}: ${down.reason}`);
+      expect(down.nodes[down.nodes.length - 1]).toBe(b.attnResidual);
+      expect(down.nodes[0].op).toBe('Transpose'); // heads back to [B, N, H, d]
       const keys = matchVariants(g, b.qk, 1, KEYS);
       if (Array.isArray(keys)) throw new Error(describeFailures(keys));
       expect(keys.pattern).toBe('keys read with adj_y');
@@ -111,7 +115,13 @@ describe('rejections on an edited real graph (vit-small, block 0)', () => {
     const { pv } = findAttentionBlocks(g).blocks[0];
     const after = g.consumerNodes(pv.name)[0];
     new TfBuilder(g).unary('edited/tap', 'Identity', after.name);
-    expect(findAttentionBlocks(g).rejected[0]).toMatch(/: no residual Add after P·V '.*'$/);
+    expect(findAttentionBlocks(g).rejected[0]).toMatch(/: no residual Add after P·V '.*' \(at residual Add, '.*' has 2 consumers\)$/);
+  });
+  test('an op outside the projection set below P·V: the pattern names the step and the op', async () => {
+    const g = await vitSmall();
+    const { pv } = findAttentionBlocks(g).blocks[0];
+    g.consumerNodes(pv.name)[0].op = 'Relu';
+    expect(findAttentionBlocks(g).rejected[0]).toMatch(/: no residual Add after P·V '.*' \(at residual Add, found Relu '.*'\)$/);
   });
   test('no Add after the attention residual: no MLP residual', async () => {
     const g = await vitSmall();

@@ -93,6 +93,37 @@ export function matchTensorPath(graph: Graph, start: string | undefined, pattern
   return { pattern: pattern.name, nodes, end: ref ?? '' };
 }
 
+/** Consumers that only read a tensor's shape (Tensordot-style dense layers branch off to them): not on a data path. */
+const SHAPE_READERS: ReadonlySet<string> = new Set(['Shape', 'ShapeN', 'Size', 'Rank']);
+
+/**
+ * Walks `pattern` down from `from`: each step takes the one data consumer of the node before it
+ * (shape readers aside). `input` has no meaning downward; `end` is the last node matched.
+ */
+export function matchChildPath(graph: Graph, from: NodeDef, pattern: PathPattern): PathMatch | MatchFailure {
+  const skip = pattern.when?.(from, graph);
+  if (skip) return { pattern: pattern.name, step: 'start', reason: skip };
+  const only = (n: NodeDef): NodeDef | string => {
+    const next = graph.consumerNodes(n.name).filter((c) => !SHAPE_READERS.has(c.op));
+    return next.length === 1 ? next[0] : `'${n.name}' has ${next.length} consumers`;
+  };
+  let cur = from;
+  const nodes: NodeDef[] = [];
+  for (const step of pattern.steps) {
+    for (let first = true; first || step.repeat; first = false) {
+      const next = only(cur);
+      const why = typeof next === 'string' ? next : accepts(step, next, graph);
+      if (why !== undefined) {
+        if (step.repeat || step.optional) break;
+        return { pattern: pattern.name, step: step.label, reason: why };
+      }
+      nodes.push(next as NodeDef);
+      cur = next as NodeDef;
+    }
+  }
+  return { pattern: pattern.name, nodes, end: cur.name };
+}
+
 export function isFailure(m: PathMatch | MatchFailure): m is MatchFailure {
   return (m as MatchFailure).reason !== undefined;
 }

@@ -7,7 +7,7 @@
 // beyond this (protected tokens, pooling) lives in its own file under architectures/.
 
 import { Graph, dataInputs, formatRef, parseRef } from '../graph/ir';
-import { PathPattern, describeFailures, isFailure, matchParentPath, matchVariants } from '../graph/match';
+import { PathPattern, describeFailures, isFailure, matchChildPath, matchParentPath, matchVariants } from '../graph/match';
 import { NodeDef } from '../graph/types';
 
 const MATMUL_OPS = new Set(['BatchMatMulV2', 'BatchMatMul', 'BatchMatMulV3']);
@@ -16,7 +16,6 @@ const ADD_OPS = new Set(['AddV2', 'Add']);
 const LOGIT_OPS = new Set(['Mul', 'RealDiv', 'Div', 'AddV2', 'Add', 'Identity']);
 /** Ops allowed between K's projection and Q·Kᵀ, besides the projection itself. */
 const PASS_THROUGH = new Set(['Identity']);
-const SHAPE_OPS = new Set(['Shape', 'ShapeN', 'Size', 'Rank']);
 
 export interface AttentionBlock {
   index: number;
@@ -73,8 +72,9 @@ function matchBlock(graph: Graph, softmax: NodeDef): Omit<AttentionBlock, 'index
   if (!pv) return 'Softmax output does not feed a BatchMatMul(P, v)';
 
   const ancestors = ancestorSet(graph, qk.name);
-  const attnResidual = residualAfter(graph, pv, ancestors);
-  if (!attnResidual) return `no residual Add after P·V '${pv.name}'`;
+  const down = matchChildPath(graph, pv, residualPattern(ancestors));
+  if (isFailure(down)) return `no residual Add after P·V '${pv.name}' (at ${down.step}, ${down.reason})`;
+  const attnResidual = down.nodes[down.nodes.length - 1];
   const blockInputRef = dataInputs(attnResidual).find((r) => ancestors.has(parseRef(r).node))!;
 
   const mlpResidual = graph.consumerNodes(attnResidual.name).find(
@@ -120,20 +120,32 @@ export const KEYS: readonly PathPattern[] = [
   },
 ];
 
+/** Ops between P·V and the attention residual: merging the heads back and the output projection. */
+const PROJECTION_OPS = new Set(['Transpose', 'Reshape', 'MatMul', '_FusedMatMul', 'BiasAdd', 'Identity', 'AddV2', 'Add']);
+
 /**
- * Follows the single-consumer chain below P·V to the first Add whose other operand comes from
- * above the attention (the residual stream), skipping bias Adds whose other operand is a constant.
+ * P·V → merge heads → output projection (bias Adds included) → residual Add, down the one-consumer
+ * chain; the residual is the first Add with an operand from above the attention (`ancestors`: the
+ * residual stream).
  */
-function residualAfter(graph: Graph, pv: NodeDef, ancestors: Set<string>): NodeDef | undefined {
-  let cur = pv;
-  for (let steps = 0; steps < 32; steps++) {
-    // Tensordot-style dense layers read the activation's Shape on a side branch; that is not the data path.
-    const next = graph.consumerNodes(cur.name).filter((n) => !SHAPE_OPS.has(n.op));
-    if (next.length !== 1) return undefined;
-    cur = next[0];
-    if (ADD_OPS.has(cur.op) && dataInputs(cur).some((r) => ancestors.has(parseRef(r).node))) return cur;
-  }
-  return undefined;
+export function residualPattern(ancestors: ReadonlySet<string>): PathPattern {
+  const readsStream = (n: NodeDef) => ADD_OPS.has(n.op) && dataInputs(n).some((r) => ancestors.has(parseRef(r).node));
+  return {
+    name: 'P·V → heads merged, projected → residual Add',
+    steps: [
+      {
+        label: 'head merge and projection',
+        ops: PROJECTION_OPS,
+        repeat: true,
+        where: (n) => (readsStream(n) ? `'${n.name}' is the residual Add` : undefined),
+      },
+      {
+        label: 'residual Add',
+        ops: ADD_OPS,
+        where: (n) => (readsStream(n) ? undefined : `Add '${n.name}' does not read the residual stream`),
+      },
+    ],
+  };
 }
 
 /**
