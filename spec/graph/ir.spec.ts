@@ -96,3 +96,46 @@ test('the consumer index follows every edit', () => {
   g.removeNode('c');
   expect(names('x')).toEqual(['a', 'b']);
 });
+
+test('prune under a journal records original nodes with their weights; restoreRemoved puts them back in place', () => {
+  const g = graph([
+    ['x', 'Placeholder'],
+    ['a', 'Relu', ['x']],
+  ]);
+  g.addConst('w1', 'int32', [2], [1, 2]);
+  g.addConst('w2', 'float32', [1], [0.5]);
+  g.addConst('w3', 'int32', [], [7]);
+  g.addNode({ name: 'uses', op: 'AddV2', input: ['a', 'w2', 'w3', 'w1'] });
+  const order = [...g.weights.keys()];
+  const j = g.startJournal();
+  const t = g.addConst('t', 'int32', [], [0]);
+  g.setInput(g.node('uses'), 1, t.name); // w2 is now unused
+  g.setInput(g.node('uses'), 3, t.name); // and w1
+  g.addNode({ name: 'orphan', op: 'Identity', input: ['t'] }); // added, unused
+  expect(g.prune(['uses']).sort()).toEqual(['orphan', 'w1', 'w2']);
+  expect(g.stopJournal()).toBe(j);
+  expect(j.added).toEqual(['t']);
+  expect(j.removed!.map((r) => [r.node.name, r.weight?.index])).toEqual([
+    ['w1', 0],
+    ['w2', 0],
+  ]);
+  expect([...g.weights.keys()]).toEqual(['w3', 't']);
+  // Undo in the order strip uses: restore, re-point, remove what was added.
+  g.restoreRemoved(j.removed!);
+  for (const [name, index, ref] of j.rewired) g.setInput(g.node(name), index, ref);
+  g.removeNode('t');
+  expect([...g.weights.keys()]).toEqual(order);
+  expect(Array.from(g.constValues('w1')!)).toEqual([1, 2]);
+  expect(g.node('uses').input).toEqual(['a', 'w2', 'w3', 'w1']);
+  // Without a journal nothing is recorded, and what was dead before is kept when asked.
+  expect(g.prune(['uses'], new Set())).toEqual([]);
+});
+
+test('the journal read back from metadata is checked before use', async () => {
+  const { isEditJournal } = await import('../../src/graph/journal');
+  expect(isEditJournal({ added: [], rewired: [] })).toBe(true);
+  expect(isEditJournal({ added: [], rewired: [], removed: [{ node: { name: 'n', op: 'Const' }, weight: { spec: { name: 'n' }, index: 0, data: '' } }] })).toBe(true);
+  expect(isEditJournal({ added: [], rewired: [], removed: [{ node: { name: 'n' } }] })).toBe(false);
+  expect(isEditJournal({ added: [], rewired: [], removed: [{ node: { name: 'n', op: 'Const' }, weight: { spec: { name: 'n' }, index: -1, data: '' } }] })).toBe(false);
+  expect(isEditJournal({ added: [1], rewired: [] })).toBe(false);
+});
