@@ -22,3 +22,18 @@ export type { TurboOptions, RSchedule } from './turbo/options';
 export { parseRSchedule, tokenCounts, estimateFlopRatio } from './turbo/schedule';
 export { bipartiteMatch, mergeWeighted, unmerge } from './turbo/merge';
 export type { Assignment } from './turbo/merge';
+export { dropTokens, keptTokenCount } from './ops/drop_tokens';
+export type { TurboDropTokensAttrs } from './ops/kernel_names';
+// BLIP pipelines (images as preprocessed CHW pixels here; the Node entry decodes files).
+export { loadBlipFromUrl } from './blip/load_web';
+export { caption, captionBatch } from './blip/caption';
+export type { Caption, Captions, CaptionOptions } from './blip/caption';
+export { answer, answerBatch } from './blip/answer';
+export type { Answer, Answers, AnswerOptions } from './blip/answer';
+export { retrieve } from './blip/retrieve';
+export type { Ranked, RetrieveOptions } from './blip/retrieve';
+export { generate } from './blip/generate';
+export type { GenerateOptions, StepFn } from './blip/generate';
+export { BlipTokenizer } from './blip/tokenizer';
+export { BLIP_TASKS } from './blip/model';
+export type { BlipModel, BlipConfig, BlipTask, ImageInput } from './blip/model';

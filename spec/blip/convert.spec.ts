@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { answer } from '../../src/blip/answer';
 import { caption } from '../../src/blip/caption';
 import { convertBlipWithTurbo } from '../../src/blip/convert';
-import { loadBlip } from '../../src/blip/model';
+import { loadBlip } from '../../src/blip/load';
 import { retrieve } from '../../src/blip/retrieve';
 import { readGraphModel } from '../../src/graph/model_io';
 import { TurboDropTokens, TurboMerge } from '../../src/ops/kernel_names';

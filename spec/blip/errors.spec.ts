@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadBlip, readBlipConfig, loadBlipTokenizer } from '../../src/blip/model';
+import { loadBlip, readBlipConfig, loadBlipTokenizer } from '../../src/blip/load';
 import { blipPixels } from '../../src/blip/image';
 import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { answerBatch } from '../../src/blip/answer';
 import { captionBatch } from '../../src/blip/caption';
-import { BlipModel, loadBlip } from '../../src/blip/model';
+import { BlipModel } from '../../src/blip/model';
+import { loadBlip } from '../../src/blip/load';
 import { useBackend } from '../../src/runtime/backend';
 import { withNative } from '../helpers/backends';
 import { BLIP_SMALL, GenerateReference, pixelValues, readJson } from './blip_fixture';

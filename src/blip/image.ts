@@ -4,12 +4,8 @@ import * as fs from 'fs';
 import sharp from 'sharp';
 import { TurboInputError } from '../errors';
 import { normalise } from '../image/preprocessing';
+import { BlipImageConfig } from './model';
 
-export interface BlipImageConfig {
-  size: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
 
 /** A JPEG/PNG/WebP file or buffer → float32 CHW [3, size, size]. */
 export async function blipPixels(image: string | Buffer, p: BlipImageConfig): Promise<Float32Array> {

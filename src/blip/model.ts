@@ -1,13 +1,11 @@
-// A BLIP model directory as converters/python/export_blip.py writes it (and convertBlipWithTurbo
-// rewrites it): config.json and tokenizer.json at the top, one graph model per part of each task.
+// A BLIP model as the pipelines use it, browser-safe: config.json and tokenizer.json at the top
+// of a directory (or URL), one graph model per part of each task, as
+// converters/python/export_blip.py writes it and convertBlipWithTurbo rewrites it:
 //   retrieval/{vision,text,itm}   caption/{vision,decoder}   vqa/{vision,question,answer}
-import * as path from 'path';
+// Loading: load.ts (Node, local directories) and load_web.ts (URLs).
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../errors';
-import { readRegularFile } from '../graph/safe_read';
-import { loadTurboModel } from '../runtime/load';
-import { BlipImageConfig } from './image';
 import { BlipTokenizer } from './tokenizer';
 
 export const BLIP_TASKS = {
@@ -20,6 +18,12 @@ export type BlipTask = keyof typeof BLIP_TASKS;
 /** Graphs whose cross-attention reads the image tokens: where the text-side dropping goes. */
 export const IMAGE_CROSS_ATTENTION_GRAPHS: readonly string[] = ['retrieval/itm', 'caption/decoder', 'vqa/question'];
 
+export interface BlipImageConfig {
+  size: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
 export interface BlipConfig {
   image: BlipImageConfig;
   /** Longest text the position embeddings allow, special tokens included. */
@@ -31,68 +35,54 @@ export interface BlipConfig {
   eosId: number;
 }
 
+/** An image file or encoded bytes, decoded by the loader's decoder (Node: sharp), or CHW pixels. */
+export type ImageInput = string | Uint8Array | Float32Array;
+
 export interface BlipModel {
+  /** Where it was loaded from (directory or URL), for messages. */
   dir: string;
   task: BlipTask;
   config: BlipConfig;
   tokenizer: BlipTokenizer;
   graphs: Record<string, GraphModel>;
+  /** Decodes and preprocesses an image; absent where only preprocessed pixels are accepted. */
+  decodeImage?: (image: string | Uint8Array, config: BlipImageConfig) => Promise<Float32Array>;
   dispose(): void;
 }
 
-const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
-
-async function readJson(file: string): Promise<unknown> {
-  const { data, size } = await readRegularFile(file, MAX_SIDE_FILE_BYTES);
-  if (size > MAX_SIDE_FILE_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_SIDE_FILE_BYTES} allowed`);
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (e) {
-    throw new TurboInputError(file, `is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-/** Reads config.json; every field the pipelines need must be there. */
-export async function readBlipConfig(dir: string): Promise<BlipConfig> {
-  const file = path.join(dir, 'config.json');
-  const raw = (await readJson(file)) as Record<string, unknown>;
-  const num = (obj: unknown, key: string): number => {
-    const v = (obj as Record<string, unknown> | undefined)?.[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TurboInputError(file, `needs a number at ${key}`);
+/** config.json's fields the pipelines need; `source` names the file in errors. */
+export function parseBlipConfig(raw: unknown, source: string): BlipConfig {
+  const obj = raw as Record<string, unknown>;
+  const num = (o: unknown, key: string): number => {
+    const v = (o as Record<string, unknown> | undefined)?.[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TurboInputError(source, `needs a number at ${key}`);
     return v;
   };
   const triple = (key: string): [number, number, number] => {
-    const v = (raw.image as Record<string, unknown> | undefined)?.[key];
-    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number')) throw new TurboInputError(file, `needs image.${key} as 3 numbers`);
+    const v = (obj?.image as Record<string, unknown> | undefined)?.[key];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number')) throw new TurboInputError(source, `needs image.${key} as 3 numbers`);
     return v as [number, number, number];
   };
-  const ids = raw.specialTokens;
+  const ids = obj?.specialTokens;
   return {
-    image: { size: num(raw.image, 'size'), mean: triple('mean'), std: triple('std') },
-    maxTextLength: num(raw.text, 'max_position_embeddings'),
+    image: { size: num(obj?.image, 'size'), mean: triple('mean'), std: triple('std') },
+    maxTextLength: num(obj?.text, 'max_position_embeddings'),
     padId: num(ids, 'pad'),
     bosId: num(ids, 'bos'),
     eosId: num(ids, 'sep'),
   };
 }
 
-export async function loadBlipTokenizer(dir: string, config: BlipConfig): Promise<BlipTokenizer> {
-  const file = path.join(dir, 'tokenizer.json');
-  return BlipTokenizer.fromJson(await readJson(file), file, config.maxTextLength, config.padId);
-}
-
-/** Loads the config, the tokenizer and the task's graphs (Turbo or not; the Turbo ops are registered). */
-export async function loadBlip(dir: string, task: BlipTask): Promise<BlipModel> {
-  const config = await readBlipConfig(dir);
-  const tokenizer = await loadBlipTokenizer(dir, config);
+/** Loads every graph of `task` with `load` (Node or web loader); disposes what it loaded on failure. */
+export async function loadTaskGraphs(task: BlipTask, load: (part: string) => Promise<GraphModel>): Promise<Record<string, GraphModel>> {
   const graphs: Record<string, GraphModel> = {};
   try {
-    for (const part of BLIP_TASKS[task]) graphs[part] = await loadTurboModel(path.join(dir, task, part));
+    for (const part of BLIP_TASKS[task]) graphs[part] = await load(part);
   } catch (e) {
     for (const g of Object.values(graphs)) g.dispose();
     throw e;
   }
-  return { dir, task, config, tokenizer, graphs, dispose: () => Object.values(graphs).forEach((g) => g.dispose()) };
+  return graphs;
 }
 
 const needsAsync = new WeakSet<GraphModel>();

@@ -6,7 +6,8 @@
 //   blip-turbo retrieve MODEL_DIR --images A.jpg B.jpg --texts "a dog" "a cat" [--k 16]
 import { Command, Option } from 'commander';
 import { BLIP_VISION_DEFAULTS, convertBlipWithTurbo } from '../blip/convert';
-import { BlipTask, loadBlip } from '../blip/model';
+import { BlipTask } from '../blip/model';
+import { loadBlip } from '../blip/load';
 import { caption } from '../blip/caption';
 import { answer } from '../blip/answer';
 import { retrieve } from '../blip/retrieve';
