@@ -5,12 +5,12 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
+import { graphToArtifacts, readGraphModel, readModelJsonOnly } from '../../src/graph/model_io';
 import { registerTurboOps } from '../../src/ops/register';
 import { applyTextDrop } from '../../src/rewrite/text_drop';
 import { findCrossAttention } from '../../src/rewrite/cross_attention';
 import { useBackend } from '../../src/runtime/backend';
-import { runGraph } from '../../src/blip/model';
+import { IMAGE_CROSS_ATTENTION_GRAPHS, runGraph } from '../../src/blip/model';
 import { withNative } from '../helpers/backends';
 import { ArrayData, BLIP_SMALL, GraphReference, flat, maxDiff, readJson, toTensor } from './blip_fixture';
 
@@ -82,4 +82,24 @@ describe.each(withNative(['cpu', 'wasm'] as const))('text-side dropping vs the P
       });
     }
   }
+});
+
+describe('full-size BLIP topologies (model.json without shards)', () => {
+  const FULL = path.join(BLIP_SMALL, '..', 'full');
+  for (const graph of ['retrieval/itm', 'caption/decoder', 'vqa/question']) {
+    it(`${graph}: 12 cross-attention layers found and 11 drop nodes inserted`, async () => {
+      const g = await readModelJsonOnly(path.join(FULL, graph, 'model.json'));
+      expect(findCrossAttention(g).layers).toHaveLength(12);
+      expect(applyTextDrop(g).dropNodes).toHaveLength(11);
+    });
+  }
+  it('retrieval/text (the ITC text encoder) has no cross-attention', async () => {
+    const g = await readModelJsonOnly(path.join(FULL, 'retrieval/text', 'model.json'));
+    expect(findCrossAttention(g).layers).toHaveLength(0);
+  });
+  it('vqa/answer cross-attends to the question, not the image: found by the matcher, left alone by the BLIP conversion', async () => {
+    const g = await readModelJsonOnly(path.join(FULL, 'vqa/answer', 'model.json'));
+    expect(findCrossAttention(g).layers.map((l) => l.tokensRef)).toEqual(new Array(12).fill('question_embeds'));
+    expect(IMAGE_CROSS_ATTENTION_GRAPHS).not.toContain('vqa/answer');
+  });
 });
