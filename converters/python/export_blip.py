@@ -739,6 +739,11 @@ def export_small(only: set[str] | None) -> None:
     gen["vqa_greedy"]["margins"] = greedy_margins(vqa_step, gen["vqa_greedy"]["sequences"], 1, ids["sep"])
     for k, gv in gen.items():
         gv["decoded"] = [tk.decode(s, skip_special_tokens=True) for s in gv["sequences"]]
+        gv["alsoPassed"] = {"return_dict_in_generate": True, "output_scores": True}
+        if gv["kwargs"]["num_beams"] > 1:
+            gv["beamSearchPatch"] = ("transformers 4.57.6 TF beam search crashes for BLIP (encoder_hidden_states left "
+                                     "[B, beams, N, C]); run with export_blip.patch_beam_search (flattens them to "
+                                     "[B*beams, ...] in prepare_inputs_for_generation); the search itself is HF's")
         print(f"[generate {k}] {gv['sequences']}", flush=True)
 
     # ---- text-side dropping reference
