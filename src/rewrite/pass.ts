@@ -1,9 +1,12 @@
-// The Turbo rewrite: find the blocks, plan the schedule, then insert
+// The Turbo rewrite. planTurbo (reads only): the family (architectures/detect.ts) and, from its
+// hooks, the blocks, tokens, metric and attention sources and pooling; then the schedule.
+// applyTurbo: collect what to change, apply it, i.e. insert
 //   metric  = Mean_heads(keys)                      [B, N, d]
 //   clsAttn = Mean_heads(P[:, :, 0, :])             [B, N]
 //   x, size = TurboMerge(attn_residual, metric, clsAttn, size)
-// after every attention residual with r > 0, and log(size) before every later Softmax.
-// Nodes are collected per block and the graph is re-sorted once at the end.
+// after every attention residual with r > 0 and log(size) before every later Softmax, weight
+// mean pools and make token counts dynamic; then clean up (prune what is left unused, journaled
+// for --strip) and sort the graph once.
 
 import { EditJournal, Graph, floatAttr, formatRef, intAttr } from '../graph/ir';
 import { TfBuilder } from '../graph/tf_builder';

@@ -161,6 +161,7 @@ export const KEYS_RESHAPE: PathPattern = {
   ],
 };
 
+/** N of the keys' Reshape target [-1, N, H, d] (KEYS_RESHAPE), or undefined. */
 export function staticTokenCount(graph: Graph, block: AttentionBlock): number | undefined {
   const m = matchTensorPath(graph, block.keysRef, KEYS_RESHAPE);
   if (isFailure(m)) return undefined;
