@@ -115,7 +115,7 @@ async function main(opts: Opts): Promise<void> {
     code: gitState(),
     turboMerge: '?',
     engines: {},
-    peer: peer.skipped ?? `onnxruntime-node (ONNX export by converters/python/export_onnx.py; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    peer: peer.skipped ?? `onnxruntime-node (ONNX export by scripts/bench/export_onnx.py; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     groups: [],
     profiles: [],
   };

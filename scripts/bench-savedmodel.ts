@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // SavedModels against onnxruntime-node, one interleaved run, 1 thread everywhere: the unmerged
 // SavedModel and the Turbo SavedModel (native TurboMerge inside) run by TensorFlow through
-// tfjs-node, and the same network exported to ONNX (converters/python/export_onnx.py) run by
+// tfjs-node, and the same network exported to ONNX (scripts/bench/export_onnx.py) run by
 // onnxruntime-node. Writes docs/bench/savedmodel.json and the 'bench-savedmodel' section of
 // docs/BENCHMARKS.md.
 //
@@ -164,7 +164,7 @@ async function main(opts: Opts): Promise<void> {
     machine: machineLine(),
     command: `node dist/scripts/bench-savedmodel.js ${process.argv.slice(2).join(' ')}`.trim(),
     engines: {},
-    peer: peer.skipped ?? `onnxruntime-node (ONNX export by converters/python/export_onnx.py; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    peer: peer.skipped ?? `onnxruntime-node (ONNX export by scripts/bench/export_onnx.py; ${Object.entries(peer.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`,
     groups: [],
   };
   try {

@@ -10,7 +10,7 @@
 //
 // Models (bench/models.ts): the embedded real ViT-Tiny and ViT-B/16-224 with random weights
 // converted at bench time. The onnxruntime peer (bench/onnx.ts) is exported from the same
-// safetensors by converters/python/export_onnx.py into .cache/onnx/ (git-ignored).
+// safetensors by scripts/bench/export_onnx.py into .cache/onnx/ (git-ignored).
 //
 // How a measurement works (bench/sweep.ts, src/runtime/timing.ts): for one (model, backend, batch) the
 // original graph and a group of Turbo graphs (as many as fit the memory budget) are loaded together;

@@ -8,7 +8,7 @@ import { VIT_B16_224, writeRandomVit } from './random_vit';
 
 /**
  * CLI: writes the random ViT-B/16-224 checkpoint (the one scripts/bench.ts converts) into OUT_DIR,
- * e.g. to export it by hand with converters/python/export_onnx.py --checkpoint OUT_DIR.
+ * e.g. to export it by hand with scripts/bench/export_onnx.py --checkpoint OUT_DIR.
  *   node dist/scripts/random-vit.js OUT_DIR [--seed 0]
  */
 async function randomVitCli(args: string[]): Promise<number> {

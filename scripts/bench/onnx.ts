@@ -1,5 +1,5 @@
 // The onnxruntime-node peer: the same unmerged networks exported to ONNX by
-// converters/python/export_onnx.py (cached in .cache/onnx/, keyed by a hash of the script, the
+// scripts/bench/export_onnx.py (cached in .cache/onnx/, keyed by a hash of the script, the
 // checkpoint and the Python package versions) and run in onnxruntime sessions.
 
 import { spawnSync } from 'child_process';
@@ -11,7 +11,7 @@ import { IMAGE, Inputs } from './inputs';
 import { Runner } from './runners';
 
 const ROOT = packageRoot();
-const EXPORT_SCRIPT = path.join(ROOT, 'converters', 'python', 'export_onnx.py');
+const EXPORT_SCRIPT = path.join(ROOT, 'scripts', 'bench', 'export_onnx.py');
 
 export interface PeerSetup {
   /** null: no peer, with `skipped` saying why. */

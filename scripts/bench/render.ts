@@ -35,7 +35,7 @@ export function renderMarkdown(r: Result): string {
     '',
     `- Machine: ${m.cpu}, ${m.cores} logical CPUs, ${m.memGiB} GiB, ${m.os}; **shared with other jobs** (load average ${m.loadAvgStart.join(' / ')} at the start, ${m.loadAvgEnd.join(' / ')} at the end).`,
     `- Code: ${r.code}.`,
-    `- Versions: tfjs ${r.versions.tfjs}, Node ${r.versions.node}, onnxruntime-node ${r.versions.onnxruntimeNode ?? '—'}${r.versions.onnx ? `; ONNX export (converters/python/export_onnx.py): Python ${r.versions.python}, onnx ${r.versions.onnx}, numpy ${r.versions.numpy}, safetensors ${r.versions.safetensors}` : ''}.`,
+    `- Versions: tfjs ${r.versions.tfjs}, Node ${r.versions.node}, onnxruntime-node ${r.versions.onnxruntimeNode ?? '—'}${r.versions.onnx ? `; ONNX export (scripts/bench/export_onnx.py): Python ${r.versions.python}, onnx ${r.versions.onnx}, numpy ${r.versions.numpy}, safetensors ${r.versions.safetensors}` : ''}.`,
     `- Backends: ${Object.entries(r.backends)
       .map(([b, s]) => `**${b}**: ${s}`)
       .join('; ')}.`,

@@ -3,8 +3,8 @@
 with onnx.helper: the onnxruntime-node peer of scripts/bench.ts, the same unmerged network as
 the tfjs graph our converter (converters/vit.ts) builds from the same file.
 
-  python3 converters/python/export_onnx.py --checkpoint DIR --out FILE.onnx
-  python3 converters/python/export_onnx.py --weights W.safetensors --config C.json --out FILE.onnx
+  python3 scripts/bench/export_onnx.py --checkpoint DIR --out FILE.onnx
+  python3 scripts/bench/export_onnx.py --weights W.safetensors --config C.json --out FILE.onnx
 
 Needs only `onnx`, `numpy` and `safetensors` (no torch, no onnxruntime), installed with
   pip install --user onnx safetensors numpy
