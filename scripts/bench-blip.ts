@@ -5,8 +5,8 @@
 //
 //   node dist/scripts/bench-blip.js BLIP_DIR [--backends wasm,tensorflow] [--rounds 5] [--caption-rounds 2]
 //
-// BLIP_DIR: a BLIP model directory with weights (converters/python/export_blip.py --size full
-// --weights DIR writes the full-size random-weight one). Results: docs/BENCHMARKS.md (bench-blip).
+// BLIP_DIR: a BLIP model directory with weights (converters/python/export_blip_bench.py writes the
+// full-size random-weight one). Results: docs/BENCHMARKS.md (sections bench-blip-<backend>, --write).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   log(`tokens ${shape.n0} -> ${counts.join(', ')}; vision FLOP ratio ${flopRatio.toFixed(3)}`);
   const dropNodes = (await readGraphModel(path.join(allTurbo, 'caption', 'decoder'))).nodes.filter((n) => n.op === 'TurboDropTokens').length;
 
-  const sections: string[] = [];
+  const written: string[] = [];
   for (const backend of (o.backends as string).split(',') as BackendName[]) {
     await useBackend(backend);
     log(`backend ${describeBackend()}`);
@@ -122,21 +122,25 @@ async function main(): Promise<void> {
       text: median(split[label].text),
     }));
     Object.values(models).forEach((m) => m.dispose());
-    sections.push(renderBackend(describeBackend(), visionRows, flopRatio, captionRows, o.maxLength));
-    log(sections[sections.length - 1]);
+    const body = [
+      `## BLIP with Turbo on ${backend}: vision encoder and captioning`,
+      '',
+      `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${backend} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength}\``,
+      `(${new Date().toISOString().slice(0, 10)}, ${gitState()}). Machine: ${machineLine()}.`,
+      '',
+      `Model: BLIP captioning with random weights (converters/python/export_blip_bench.py): ${shape.describe}; batch 1. Vision Turbo: ${counts.length} blocks, tokens ${shape.n0} → ${counts.join(' → ')}, FLOP ratio ${flopRatio.toFixed(3)}. Text drop: drop_rate 0.07, drop_max 0.8 after ${dropNodes} of the decoder's cross-attention layers (every one but the last). Captions are forced to ${o.maxLength} tokens (end token masked) so every variant decodes the same number of steps; the decoder re-runs the whole prefix each step (no cache). Times are medians; speed-ups are ratios from one interleaved run.`,
+      '',
+      renderBackend(describeBackend(), visionRows, flopRatio, captionRows, o.maxLength),
+    ].join('\n');
+    if (o.write) {
+      replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), `bench-blip-${backend}`, body);
+      written.push(`bench-blip-${backend}`);
+    }
+    process.stdout.write(`${body}\n`);
 
   }
   fs.rmSync(turboDir, { recursive: true, force: true });
-  const body = [
-    `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${o.backends} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength}\``,
-    `(${new Date().toISOString().slice(0, 10)}, ${gitState()}). Machine: ${machineLine()}.`,
-    '',
-    `Model: BLIP captioning with random weights (${dir}): ${shape.describe}; batch 1. Vision Turbo: ${counts.length} blocks, tokens ${shape.n0} → ${counts.join(' → ')}, FLOP ratio ${flopRatio.toFixed(3)}. Text drop: drop_rate 0.07, drop_max 0.8 in ${dropNodes} of the decoder's cross-attention layers (after each but the last). Captions are forced to ${o.maxLength} tokens (end token masked) so every variant decodes the same number of steps; the decoder re-runs the whole prefix each step (no cache). Times are medians; speed-ups are ratios from one interleaved run.`,
-    '',
-    ...sections,
-  ].join('\n');
-  if (o.write) replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), 'bench-blip', body);
-  else process.stdout.write(`${body}\n`);
+  if (written.length) log(`wrote docs/BENCHMARKS.md sections ${written.join(', ')}`);
 }
 
 function renderBackend(backend: string, vision: Row[], flopRatio: number, captions: { label: string; total: { wall: number; cpu: number }; vision: number; text: number }[], maxLength: number): string {
