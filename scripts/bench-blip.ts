@@ -3,7 +3,7 @@
 // vision Turbo + text-side dropping). Every comparison is one interleaved run (src/runtime/timing.ts)
 // per backend, CPU time and wall clock; the FLOP ratio comes from the schedule.
 //
-//   node dist/scripts/bench-blip.js BLIP_DIR [--backends wasm,tensorflow] [--rounds 5] [--caption-rounds 2]
+//   node dist/scripts/bench-blip.js BLIP_DIR [--backends wasm,tensorflow] [--rounds 5] [--caption-rounds 2] [--variants unmerged,vision,all]
 //
 // BLIP_DIR: a BLIP model directory with weights (converters/python/export_blip_bench.py writes the
 // full-size random-weight one). Results: docs/BENCHMARKS.md (sections bench-blip-<backend>, --write).
@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'timed rounds for the vision encoder', (v) => Number(v), 5)
     .option('--caption-rounds <n>', 'timed rounds for captioning', (v) => Number(v), 2)
     .option('--max-length <n>', 'caption length in tokens ([DEC] included; the end token is masked until then)', (v) => Number(v), 20)
-    .option('--write', 'write docs/BENCHMARKS.md (section bench-blip)')
+    .option('--variants <list>', 'caption variants loaded together: unmerged, vision (vision Turbo), all (vision Turbo + text drop)', 'unmerged,vision,all')
+    .option('--write', 'write docs/BENCHMARKS.md (sections bench-blip-<backend>)')
     .parse(process.argv);
   const [dir] = program.args;
   const o = program.opts();
@@ -81,27 +82,40 @@ async function main(): Promise<void> {
   for (const backend of (o.backends as string).split(',') as BackendName[]) {
     await useBackend(backend);
     log(`backend ${describeBackend()}`);
-    const models: Record<string, BlipModel> = {
-      unmerged: await loadBlip(dir, 'caption'),
-      'vision Turbo': await loadBlip(visionTurbo, 'caption'),
-      'vision Turbo + text drop': await loadBlip(allTurbo, 'caption'),
+    // Vision encoders only (the decoders are the bulk of the weights; wasm's heap is 4 GB).
+    const visionOf = async (d: string): Promise<BlipModel> => {
+      const m = await loadBlip(d, 'caption');
+      m.graphs.decoder.dispose();
+      return m;
     };
-    const image = randomImage(models.unmerged.config.image.size);
+    const vOnly = [await visionOf(dir), await visionOf(visionTurbo)];
+    const image = randomImage(vOnly[0].config.image.size);
     const encode = (m: BlipModel) => async () => {
       const [e] = await encodeImages(m, [image]);
       await e.data();
       e.dispose();
     };
-    const vision = await interleave([timedHere('unmerged', encode(models.unmerged)), timedHere('Turbo', encode(models['vision Turbo']))], {
+    const vision = await interleave([timedHere('unmerged', encode(vOnly[0])), timedHere('Turbo', encode(vOnly[1]))], {
       rounds: o.rounds,
       onRun: (l) => log(`  vision ${l}`),
     });
+    vOnly.forEach((m) => m.graphs.vision.dispose());
     const [vOrig, vTurbo] = vision.times.map(med);
     const visionRows: Row[] = [
       { what: 'vision encoder, unmerged', ms: vOrig },
       { what: `vision encoder, Turbo r=${settings.r} alpha=${settings.alpha} r_threshold=${settings.rThreshold}`, ms: vTurbo, speedup: ratio(vOrig, vTurbo) },
     ];
 
+    const variantDirs: Record<string, [string, string]> = {
+      unmerged: ['unmerged', dir],
+      vision: ['vision Turbo', visionTurbo],
+      all: ['vision Turbo + text drop', allTurbo],
+    };
+    const models: Record<string, BlipModel> = {};
+    for (const v of (o.variants as string).split(',')) {
+      if (!(v in variantDirs)) throw new Error(`--variants: unknown '${v}' (unmerged, vision, all)`);
+      models[variantDirs[v][0]] = await loadBlip(variantDirs[v][1], 'caption');
+    }
     const split: Record<string, { vision: number[]; text: number[] }> = {};
     const runners = Object.entries(models).map(([label, m]) => {
       split[label] = { vision: [], text: [] };
@@ -125,7 +139,7 @@ async function main(): Promise<void> {
     const body = [
       `## BLIP with Turbo on ${backend}: vision encoder and captioning`,
       '',
-      `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${backend} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength}\``,
+      `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${backend} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength} --variants ${o.variants}\``,
       `(${new Date().toISOString().slice(0, 10)}, ${gitState()}). Machine: ${machineLine()}.`,
       '',
       `Model: BLIP captioning with random weights (converters/python/export_blip_bench.py): ${shape.describe}; batch 1. Vision Turbo: ${counts.length} blocks, tokens ${shape.n0} → ${counts.join(' → ')}, FLOP ratio ${flopRatio.toFixed(3)}. Text drop: drop_rate 0.07, drop_max 0.8 after ${dropNodes} of the decoder's cross-attention layers (every one but the last). Captions are forced to ${o.maxLength} tokens (end token masked) so every variant decodes the same number of steps; the decoder re-runs the whole prefix each step (no cache). Times are medians; speed-ups are ratios from one interleaved run.`,
