@@ -147,8 +147,10 @@ async function main(): Promise<void> {
       renderBackend(describeBackend(), visionRows, flopRatio, captionRows, o.maxLength),
     ].join('\n');
     if (o.write) {
-      replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), `bench-blip-${backend}`, body);
-      written.push(`bench-blip-${backend}`);
+      // One section per backend and set of variants, so runs with different variants (wasm) sit side by side.
+      const section = o.variants === 'unmerged,vision,all' ? `bench-blip-${backend}` : `bench-blip-${backend}-${(o.variants as string).replace(/,/g, '-')}`;
+      replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), section, body);
+      written.push(section);
     }
     process.stdout.write(`${body}\n`);
 
