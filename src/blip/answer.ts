@@ -3,9 +3,9 @@
 // cross-attends to the encoded question, with an all-ones mask over it (as generate() passes).
 import * as tf from '@tensorflow/tfjs-core';
 import { TurboInputError } from '../errors';
-import { generate, GenerateOptions } from './generate';
+import { GenerateOptions } from './generate';
 import { BlipModel, idsTensor, runGraph } from './model';
-import { decoderStep } from './decoder_step';
+import { decodeTexts, decoderStep } from './decoder_step';
 import { encodeImages, ImageInput } from './vision';
 
 export interface AnswerOptions {
@@ -49,17 +49,10 @@ export async function answerBatch(model: BlipModel, images: readonly ImageInput[
       question_attention_mask: rowsOf(ones),
     }));
     try {
-      const sequences = await generate(images.map(() => [model.config.bosId]), step, {
-        maxLength: options.maxLength ?? 20,
-        minLength: options.minLength,
-        numBeams: options.beams ?? 1,
-        eosTokenId: model.config.eosId,
-        padTokenId: model.config.padId,
-        onStep: options.onStep,
-      });
+      const answers = await decodeTexts(model, images.map(() => [model.config.bosId]), step, options);
       const t2 = performance.now();
       return {
-        answers: sequences.map((ids) => ({ text: model.tokenizer.decode(ids), ids })),
+        answers,
         visionSeconds: (t1 - t0) / 1e3,
         textSeconds: (t2 - t1) / 1e3,
       };

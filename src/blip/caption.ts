@@ -2,9 +2,9 @@
 // [DEC] + a prompt, the prompt's [CLS] replaced by [DEC] and its [SEP] dropped, as transformers
 // does), cross-attends to the image tokens, and stops at [SEP]. Several images decode as one
 // batch, as generate() does with a batch (beam search's stopping test spans the batch).
-import { generate, GenerateOptions } from './generate';
+import { GenerateOptions } from './generate';
 import { BlipModel } from './model';
-import { decoderStep } from './decoder_step';
+import { decodeTexts, decoderStep } from './decoder_step';
 import { encodeImages, ImageInput } from './vision';
 
 export interface CaptionOptions {
@@ -48,17 +48,10 @@ export async function captionBatch(model: BlipModel, images: readonly ImageInput
       attention_mask: mask,
       image_embeds: tokens(imageEmbeds),
     }));
-    const sequences = await generate(images.map(() => prompt), step, {
-      maxLength: options.maxLength ?? 20,
-      minLength: options.minLength,
-      numBeams: options.beams ?? 1,
-      eosTokenId: model.config.eosId,
-      padTokenId: model.config.padId,
-      onStep: options.onStep,
-    });
+    const captions = await decodeTexts(model, images.map(() => prompt), step, options);
     const t2 = performance.now();
     return {
-      captions: sequences.map((ids) => ({ text: model.tokenizer.decode(ids), ids })),
+      captions,
       visionSeconds: (t1 - t0) / 1e3,
       textSeconds: (t2 - t1) / 1e3,
     };

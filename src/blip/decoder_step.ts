@@ -3,8 +3,8 @@
 // item (rows come grouped by item), gathered per step.
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
-import { StepFn } from './generate';
-import { idsTensor, runGraph } from './model';
+import { GenerateOptions, StepFn, generate } from './generate';
+import { BlipModel, idsTensor, runGraph } from './model';
 
 type Feeds = (rowsOf: (t: tf.Tensor) => tf.Tensor, ids: tf.Tensor2D, mask: tf.Tensor2D) => Record<string, tf.Tensor>;
 
@@ -32,4 +32,24 @@ export function decoderStep(decoder: GraphModel, batch: number, feeds: Feeds): S
       tf.dispose(made);
     }
   };
+}
+
+export interface DecodeOptions {
+  maxLength?: number;
+  minLength?: number;
+  beams?: number;
+  onStep?: GenerateOptions['onStep'];
+}
+
+/** generate() with the model's special tokens and transformers' defaults (max_length 20, greedy), decoded to text. */
+export async function decodeTexts(model: BlipModel, prompts: number[][], step: StepFn, options: DecodeOptions): Promise<{ text: string; ids: number[] }[]> {
+  const sequences = await generate(prompts, step, {
+    maxLength: options.maxLength ?? 20,
+    minLength: options.minLength,
+    numBeams: options.beams ?? 1,
+    eosTokenId: model.config.eosId,
+    padTokenId: model.config.padId,
+    onStep: options.onStep,
+  });
+  return sequences.map((ids) => ({ text: model.tokenizer.decode(ids), ids }));
 }
