@@ -6,8 +6,7 @@ import { answerBatch } from '../../src/blip/answer';
 import { captionBatch } from '../../src/blip/caption';
 import { BlipModel } from '../../src/blip/model';
 import { loadBlip } from '../../src/blip/load';
-import { useBackend } from '../../src/runtime/backend';
-import { withNative } from '../helpers/backends';
+import { describeBackends } from '../helpers/backends';
 import { BLIP_SMALL, GenerateReference, pixelValues, readJson } from './blip_fixture';
 
 const reference = readJson<{ generate: Record<string, GenerateReference> }>('reference.json').generate;
@@ -18,11 +17,10 @@ function images(): Float32Array[] {
   return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
 }
 
-describe.each(withNative(['wasm', 'cpu'] as const))('BLIP generation vs TF generate() on %s', (backend) => {
+describeBackends('BLIP generation vs TF generate()', () => {
   let caption: BlipModel;
   let vqa: BlipModel;
   beforeAll(async () => {
-    await useBackend(backend);
     caption = await loadBlip(BLIP_SMALL, 'caption');
     vqa = await loadBlip(BLIP_SMALL, 'vqa');
   });

@@ -4,19 +4,14 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadTurboModel } from '../../src/runtime/load';
-import { useBackend } from '../../src/runtime/backend';
 import { runGraph } from '../../src/blip/model';
-import { withNative } from '../helpers/backends';
+import { describeBackends } from '../helpers/backends';
 import { BLIP_SMALL, GraphReference, flat, maxDiff, readJson, toTensor } from './blip_fixture';
 
 const TOL_TF = 1e-4;
 const reference = readJson<{ graphs: Record<string, GraphReference> }>('reference.json');
 
-describe.each(withNative(['cpu', 'wasm'] as const))('BLIP graphs vs TensorFlow on %s', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-
+describeBackends('BLIP graphs vs TensorFlow', () => {
   for (const [name, graph] of Object.entries(reference.graphs)) {
     for (const [caseName, c] of Object.entries(graph.cases)) {
       it(`${name} (${caseName}) within ${TOL_TF}`, async () => {

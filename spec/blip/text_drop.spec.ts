@@ -9,9 +9,8 @@ import { graphToArtifacts, readGraphModel, readModelJsonOnly } from '../../src/g
 import { registerTurboOps } from '../../src/ops/register';
 import { applyTextDrop } from '../../src/rewrite/text_drop';
 import { findCrossAttention } from '../../src/rewrite/cross_attention';
-import { useBackend } from '../../src/runtime/backend';
 import { IMAGE_CROSS_ATTENTION_GRAPHS, runGraph } from '../../src/blip/model';
-import { withNative } from '../helpers/backends';
+import { describeBackends } from '../helpers/backends';
 import { ArrayData, BLIP_SMALL, GraphReference, flat, maxDiff, readJson, toTensor } from './blip_fixture';
 
 const TOL_TF = 1e-4;
@@ -47,10 +46,9 @@ describe('cross-attention matching on the exported graphs', () => {
   });
 });
 
-describe.each(withNative(['cpu', 'wasm'] as const))('text-side dropping vs the Python reference on %s', (backend) => {
+describeBackends('text-side dropping vs the Python reference', () => {
   beforeAll(async () => {
     registerTurboOps();
-    await useBackend(backend);
   });
 
   for (const [key, settings] of Object.entries(dropRef.results)) {

@@ -1,5 +1,5 @@
 // Turbo in BLIP's vision encoder through the rewriting pass, against the numpy Turbo reference
-// (vision-turbo-reference.json, converters/python/turbo_ref.py on the same weights): the merged
+// (vision-turbo-reference.json, spec/reference/turbo_ref.py on the same weights): the merged
 // image tokens and their sizes, the image feature, and the ITM logits computed from them.
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,8 +8,7 @@ import { rewriteGraph } from '../../src/convert';
 import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { TurboMerge } from '../../src/ops/kernel_names';
 import { registerTurboOps } from '../../src/ops/register';
-import { useBackend } from '../../src/runtime/backend';
-import { withNative } from '../helpers/backends';
+import { describeBackends } from '../helpers/backends';
 import { ArrayData, BLIP_SMALL, GraphReference, flat, maxDiff, pixelValues, readJson, toTensor } from './blip_fixture';
 
 const TOL_TURBO = 2e-3;
@@ -25,10 +24,9 @@ interface VisionTurboResult {
 const results = readJson<{ results: VisionTurboResult[] }>('vision-turbo-reference.json').results.filter((r) => r.config.r > 0);
 const itmPairs = readJson<{ graphs: Record<string, GraphReference> }>('reference.json').graphs['retrieval/itm'].cases.pairs;
 
-describe.each(withNative(['cpu', 'wasm'] as const))('BLIP vision Turbo vs the numpy reference on %s', (backend) => {
+describeBackends('BLIP vision Turbo vs the numpy reference', () => {
   beforeAll(async () => {
     registerTurboOps();
-    await useBackend(backend);
   });
 
   for (const ref of results) {

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { RewriteOptions } from '../../src/rewrite/pass';
 import { BackendName } from '../../src/runtime/backend';
-import { withNative } from './backends';
+import { modelBackends } from './backends';
 import { runInNode } from './node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from './parity';
 import { TurboRunJson } from './run_turbo_child';
@@ -23,7 +23,7 @@ export function describeVitTinyParity(source: string, dir: string): void {
   const worst: Record<string, number> = {};
   afterAll(() => console.log(`ViT-Tiny (${source}) max abs diff vs official logits, per backend: ${JSON.stringify(worst)}`));
 
-  describe.each(withNative(['wasm', 'cpu'] as const))('%s backend', (backend) => {
+  describe.each(modelBackends())('%s backend', (backend) => {
     describe(`ViT-Tiny graph from ${source} vs official Turbo`, () => {
       test.each(parity.results.map((r) => [JSON.stringify(r.config), r] as const))('%s', async (_name, expected) => {
         const run = await runModel(backend, dir, toOptions(expected.config));

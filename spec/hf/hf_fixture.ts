@@ -1,7 +1,7 @@
 // Real tensorflowjs_converter output of HF TensorFlow ViT, DeiT, CLIP vision and BLIP vision
 // (spec/fixtures/hf/<arch>-small, made by converters/python/export_hf.py; see
 // docs/PYTHON-EXPORT.md) against TensorFlow's own outputs (reference.json) and against the numpy
-// Turbo reference (turbo-reference.json, converters/python/turbo_ref.py), on cpu and wasm.
+// Turbo reference (turbo-reference.json, spec/reference/turbo_ref.py), on cpu and wasm.
 // Shared by one spec file per architecture, so jest runs them in parallel workers.
 
 import * as fs from 'fs';
@@ -12,8 +12,7 @@ import { rewriteGraph } from '../../src/convert';
 import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { registerTurboOps } from '../../src/ops/register';
 import { RewriteOptions, RewriteSummary } from '../../src/rewrite/pass';
-import { useBackend } from '../../src/runtime/backend';
-import { withNative } from '../helpers/backends';
+import { describeBackends } from '../helpers/backends';
 import { maxAbsDiff } from '../helpers/parity';
 
 export const HF_FIXTURES = path.join(__dirname, '..', 'fixtures', 'hf');
@@ -169,11 +168,8 @@ export function describeHfFixture(name: string, expected: HfExpectations): void 
     expect(Object.keys(fx.turbo.results[0].outputs).sort()).toEqual(Object.keys(fx.tf.outputs).sort());
   });
 
-  describe.each(withNative(['cpu', 'wasm'] as const))('%s backend', (backend) => {
-    beforeAll(async () => {
-      await useBackend(backend);
-      registerTurboOps();
-    });
+  describeBackends(`${name}`, (backend) => {
+    beforeAll(() => registerTurboOps());
 
     test(`converted graph (not rewritten) equals TensorFlow within ${TOL_TF}`, async () => {
       const run = await runHf(fx, null);

@@ -4,9 +4,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedKernels, unregisterFusedKernels } from '../../src/ops/register';
 import { TurboMerge } from '../../src/ops/kernel_names';
+import { JS_BACKENDS } from '../helpers/backends';
 
-/** The backends every op spec runs on (tfjs' describeWithFlags(ALL_ENVS) in spirit). */
-export const BACKENDS = ['cpu', 'wasm'] as const;
+/** The backends every op spec runs on (tfjs' describeWithFlags(ALL_ENVS) in spirit): spec/helpers/backends.ts's list. */
+export const BACKENDS = JS_BACKENDS;
 
 /** 'fused': the cpu/wasm kernels registered by registerFusedKernels; 'composite': tfjs core ops. */
 export const PATHS = ['fused', 'composite'] as const;
