@@ -2,6 +2,7 @@
 // fused kernel of the active backend if there is one (cpu, wasm) and the composite otherwise.
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TURBO_OPTIONS, count, finite } from '../turbo/options';
+import { fusedOrComposite } from './dispatch';
 import { TurboMerge, TurboMergeAttrs } from './kernel_names';
 import { MergeResult, turboMergeComposite } from './kernels/composite/turbo_merge';
 import { turboMergeOnDevice } from './kernels/composite/turbo_merge_device';
@@ -82,10 +83,6 @@ export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Te
   }
 }
 
-function hasFusedKernel(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
-}
-
 /**
  * Merges the r least informative redundant tokens of x.
  * x [B, N, C], metric [B, N, d] (head-averaged keys), clsAttn [B, N] (head-averaged class-token
@@ -145,11 +142,11 @@ function matchOnDevice(): boolean {
 
 /** Kernel dispatch without validation; the graph executor calls this after checkMergeInputs. */
 export function runMerge(x: tf.Tensor3D, metric: tf.Tensor3D, clsAttn: tf.Tensor2D, size: tf.Tensor2D | null, attrs: TurboMergeAttrs): MergeResult {
-  if (!hasFusedKernel(TurboMerge)) {
-    return matchOnDevice() ? turboMergeOnDevice(x, metric, clsAttn, size, attrs) : turboMergeComposite(x, metric, clsAttn, size, attrs);
-  }
   const inputs: tf.NamedTensorMap = size ? { x, metric, clsAttn, size } : { x, metric, clsAttn };
-  const [xOut, sizeOut, assignment] = tf.engine().runKernel(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const composite = () => (matchOnDevice() ? turboMergeOnDevice(x, metric, clsAttn, size, attrs) : turboMergeComposite(x, metric, clsAttn, size, attrs));
+  const out = fusedOrComposite<MergeResult | tf.Tensor[]>(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap, composite);
+  if (!Array.isArray(out)) return out;
+  const [xOut, sizeOut, assignment] = out;
   return { x: xOut as tf.Tensor3D, size: sizeOut as tf.Tensor2D, assignment: assignment as tf.Tensor2D };
 }
 
