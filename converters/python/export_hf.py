@@ -5,7 +5,7 @@
   .venv/bin/python converters/python/export_hf.py --arch vit --size full   # topology only
 
 small: random weights (fixed seed), model.json + shards, inputs.f32, reference.json
-       (TF outputs), weights.npz (the Keras variables, for converters/python/turbo_ref.py)
+       (TF outputs), weights.npz (the Keras variables, for spec/reference/turbo_ref.py)
        and meta.json, in spec/fixtures/hf/<arch>-small/.
 full:  real-size configurations, model.json only, in spec/fixtures/hf/<name>-full/ (the
        converter writes into a temporary directory; only model.json is copied, so no .bin
@@ -221,7 +221,7 @@ def export_small(arch: str) -> None:
         "outputs": OUTPUTS[arch],
         "outputTensors": tensors,
         "converterCommand": " ".join(cmd),
-        "weightsNpz": "weights.npz: Keras variable name -> value (for converters/python/turbo_ref.py)",
+        "weightsNpz": "weights.npz: Keras variable name -> value (for spec/reference/turbo_ref.py)",
         "versions": hc.versions(),
     })
     print(f"[{arch}-small] wrote {out}")

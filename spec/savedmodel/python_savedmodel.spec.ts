@@ -1,4 +1,4 @@
-// The same SavedModels in Python TensorFlow (converters/python/check_savedmodel.py): the unmerged
+// The same SavedModels in Python TensorFlow (spec/reference/check_savedmodel.py): the unmerged
 // ViT-Tiny, and the Turbo one after tf.load_op_library, against the official Turbo vectors and
 // against TensorFlow through tfjs-node on the same directory. Needs a Python with TensorFlow 2.12
 // (the op library is built for it): $TFJS_TURBO_TF_PYTHON or .cache/python-tf212/bin/python, see
@@ -20,7 +20,7 @@ import { SavedModelRunJson } from '../helpers/savedmodel_child';
 
 const ROOT = packageRoot();
 const PYTHON = process.env.TFJS_TURBO_TF_PYTHON ?? path.join(ROOT, '.cache', 'python-tf212', 'bin', 'python');
-const SCRIPT = path.join(ROOT, 'converters', 'python', 'check_savedmodel.py');
+const SCRIPT = path.join(ROOT, 'spec', 'reference', 'check_savedmodel.py');
 const INPUTS = path.join(FIXTURES, 'parity', 'vit-tiny-inputs.f32');
 const CHILD = path.join(__dirname, '..', 'helpers', 'savedmodel_child.ts');
 

@@ -1,6 +1,6 @@
 """Runs a tfjs-turbo SavedModel in Python TensorFlow: what TF users and TF Serving see.
 
-    python converters/python/check_savedmodel.py SAVED_MODEL_DIR INPUTS_F32 OUT_F32 \
+    python spec/reference/check_savedmodel.py SAVED_MODEL_DIR INPUTS_F32 OUT_F32 \
         [--op-library build/native/libturbo_ops.so] [--shape 8,3,224,224]
 
 Loads the Turbo op library first when given (tf.load_op_library: a SavedModel with TurboMerge

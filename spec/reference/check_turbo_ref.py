@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Checks converters/python/turbo_ref.py against the official Turbo vectors (no pytest).
+"""Checks spec/reference/turbo_ref.py against the official Turbo vectors (no pytest).
 
-  .venv/bin/python converters/python/check_turbo_ref.py [--shared /work/shared]
+  .venv/bin/python spec/reference/check_turbo_ref.py [--shared /work/shared]
 
 1. parity/merge-cases.json: all 12 op-level cases, x and size within 1e-5.
 2. parity/vit-tiny-turbo.json: numpy ViT-Tiny forward (real weights from
@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import turbo_ref as T  # noqa: E402
+from turbo_nets import vit_tiny_from_safetensors  # noqa: E402
 
 
 def check_merge_cases(path: Path) -> int:
@@ -46,7 +47,7 @@ def check_vit_tiny(parity: Path, weights: Path) -> int:
     doc = json.loads((parity / "vit-tiny-turbo.json").read_text())
     shape = doc["inputs"]["shape"]
     x = np.fromfile(parity / doc["inputs"]["file"], dtype="<f4").reshape(shape)
-    net = T.vit_tiny_from_safetensors(weights)
+    net = vit_tiny_from_safetensors(weights)
     fails = 0
     for res in doc["results"]:
         cfg = res["config"]

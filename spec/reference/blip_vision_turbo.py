@@ -1,0 +1,60 @@
+#!/usr/bin/env python
+"""BLIP's vision Turbo reference: spec/reference/turbo_ref.py's numpy forward on a BLIP task model's
+vision tower, returning the token sizes as well. converters/python/blip/fixture_refs.py writes
+spec/fixtures/blip/small/vision-turbo-reference.json with it."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import turbo_ref as tr
+from turbo_nets import hf_small_net
+
+
+def vision_net(model, config):
+    """turbo_ref's numpy BLIP vision net from the task model's vision weights (names as TFBlipVisionModel)."""
+    w = {}
+    for v in model.vision_model.weights:
+        rest = v.name.split("vision_model/", 1)[1]
+        w["vision_model/" + rest] = v.numpy()
+    meta = {"config": config.vision_config.to_dict()}
+    return hf_small_net("blip", w, meta), w
+
+
+def vision_forward_sizes(net, pixels, s):
+    """turbo_ref.forward with the token sizes returned as well (same steps, same functions)."""
+    x = tr.embed(net, pixels)
+    L = len(net.layers)
+    sched = tr.r_schedule(s.get("r", 0), L)
+    size = None
+    toks, merged = [], 0
+    stats = tr.MergeStats()
+    for li, lp in enumerate(net.layers):
+        B, N, C = x.shape
+        Hh = net.heads
+        d = C // Hh
+        h = tr.layer_norm(x, *lp["ln1"])
+        q = tr.dense(h, lp["q"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+        k = tr.dense(h, lp["k"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+        v = tr.dense(h, lp["v"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+        sc = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
+        if s.get("propAttn", True) and size is not None:
+            sc = sc + np.log(size)[:, None, None, :]
+        sc = sc - sc.max(-1, keepdims=True)
+        P = np.exp(sc)
+        P = P / P.sum(-1, keepdims=True)
+        o = (P @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
+        x = x + tr.dense(o, lp["o"])
+        if sched[li] > 0:
+            x, size, _ = tr.turbo_merge(x, k.mean(1), P[:, :, 0, :].mean(1), size, sched[li],
+                                        alpha=s.get("alpha", 0.0), beta=s.get("beta", 1.0), gamma=s.get("gamma", 0.0),
+                                        layer=merged, protected=1, r_threshold=s.get("rThreshold", 0), stats=stats)
+            merged += 1
+        h = tr.layer_norm(x, *lp["ln2"])
+        x = x + tr.dense(tr.gelu(tr.dense(h, lp["fc1"])), lp["fc2"])
+        toks.append(int(x.shape[1]))
+    out = net.head(x)
+    if size is None:
+        size = np.ones(x.shape[:2])
+    return out, size, toks, stats
