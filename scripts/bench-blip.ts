@@ -3,6 +3,7 @@
 // vision Turbo + text-side dropping). Every comparison is one interleaved run (src/runtime/timing.ts)
 // per backend, CPU time and wall clock; the FLOP ratio comes from the schedule.
 //
+//   .venv/bin/python converters/python/export_blip_bench.py /tmp/blip-full   (once; ~1 GB)
 //   node dist/scripts/bench-blip.js BLIP_DIR [--backends wasm,tensorflow] [--rounds 5] [--caption-rounds 2] [--variants unmerged,vision,all]
 //
 // BLIP_DIR: a BLIP model directory with weights (converters/python/export_blip_bench.py writes the
