@@ -103,6 +103,16 @@ describe('convertBlipWithTurbo', () => {
     expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('unset vision options keep the BLIP defaults per task (r 30, alpha 5, r_threshold 100 retrieval / 40 caption); a Turbo vision graph is not converted twice', async () => {
+    const out = path.join(tmp, 'defaults');
+    await convertBlipWithTurbo(BLIP_SMALL, out, { vision: { r: undefined, alpha: undefined, rThreshold: undefined }, text: false });
+    for (const [task, threshold] of [['retrieval', 100], ['caption', 40], ['vqa', 40]] as const) {
+      const merges = (await readGraphModel(path.join(out, task, 'vision'))).nodes.filter((n) => n.op === TurboMerge);
+      expect(merges.map((n) => [Number(n.attr?.r?.i), n.attr?.alpha?.f, Number(n.attr?.r_threshold?.i)])).toEqual(new Array(4).fill([30, 5, threshold]));
+    }
+    await expect(convertBlipWithTurbo(out, path.join(tmp, 'twice'), { text: false })).rejects.toThrow(/retrieval\/vision\/model\.json: already converted with Turbo/);
+  });
+
   it('the CLI converts and captions', async () => {
     const out = path.join(tmp, 'cli');
     let stdout = '';

@@ -6,7 +6,8 @@
 import { Dirent, promises as fsp } from 'fs';
 import * as path from 'path';
 import { checkInputDir, rewriteGraph } from '../convert';
-import { GraphError, OptionsError, asTurboError } from '../errors';
+import { GraphError, OptionsError, TurboInputError, asTurboError } from '../errors';
+import { describeTurbo, isTurboModel } from '../rewrite/strip';
 import { Graph } from '../graph/ir';
 import { readGraphModel, writeGraphModel } from '../graph/model_io';
 import { ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
@@ -37,16 +38,24 @@ export interface BlipConvertResult {
 }
 
 const TOP_FILES = ['config.json', 'tokenizer.json'];
+const MAX_TOP_FILE_BYTES = 64 * 1024 * 1024;
 
 /** What `--force` may replace: a BLIP model directory (config.json, tokenizer.json, task folders). */
 export const BLIP_MODEL_DIR: ModelDirKind = {
   what: 'a BLIP model (config.json, tokenizer.json, task folders)',
   problem: async (_dir, entries: Dirent[]) => {
     if (!entries.some((e) => e.name === 'config.json' && e.isFile())) return 'holds no config.json';
-    const odd = entries.find((e) => !(TOP_FILES.includes(e.name) && e.isFile()) && !(e.name in BLIP_TASKS && e.isDirectory()));
+    const odd = entries.find((e) => !(TOP_FILES.includes(e.name) && e.isFile()) && !(isTask(e.name) && e.isDirectory()));
     return odd ? `holds '${odd.name}', which is not part of a BLIP model directory` : undefined;
   },
 };
+
+/** Options left unset (undefined) keep the BLIP defaults instead of erasing them. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const isTask = (name: string): name is BlipTask => Object.prototype.hasOwnProperty.call(BLIP_TASKS, name);
 
 async function exists(p: string): Promise<boolean> {
   return fsp.stat(p).then(() => true, () => false);
@@ -56,11 +65,16 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
   await checkInputDir(inDir);
   await checkOutputNotInput(inDir, outDir);
   const top: Record<string, Buffer> = {};
-  for (const f of TOP_FILES) top[f] = (await readRegularFile(path.join(inDir, f), 64 * 1024 * 1024)).data;
+  for (const f of TOP_FILES) {
+    const file = path.join(inDir, f);
+    const { data, size } = await readRegularFile(file, MAX_TOP_FILE_BYTES);
+    if (size > MAX_TOP_FILE_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_TOP_FILE_BYTES} allowed`);
+    top[f] = data;
+  }
   const tasks = options.tasks ?? (Object.keys(BLIP_TASKS) as BlipTask[]);
   const parts: { task: BlipTask; part: string }[] = [];
   for (const task of tasks) {
-    if (!(task in BLIP_TASKS)) throw new OptionsError('--tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
+    if (!isTask(task)) throw new OptionsError('--tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
     for (const part of BLIP_TASKS[task]) if (await exists(path.join(inDir, task, part, 'model.json'))) parts.push({ task, part });
   }
   if (parts.length === 0) throw new GraphError(inDir, `holds no BLIP graphs (${tasks.map((t) => `${t}/{${BLIP_TASKS[t].join(',')}}`).join(', ')})`);
@@ -75,7 +89,8 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
       let merged = false;
       let dropLayers = 0;
       if (part === 'vision' && options.vision !== false) {
-        rewriteGraph(graph, { ...BLIP_VISION_DEFAULTS[task], ...(options.vision ?? {}) }, jsonPath);
+        if (isTurboModel(graph)) throw new GraphError(jsonPath, `already converted with Turbo (${describeTurbo(graph)}); convert the original BLIP directory`);
+        rewriteGraph(graph, { ...BLIP_VISION_DEFAULTS[task], ...defined(options.vision ?? {}) }, jsonPath);
         merged = true;
       }
       if (IMAGE_CROSS_ATTENTION_GRAPHS.includes(name) && options.text !== false) {
