@@ -67,96 +67,100 @@ async function main(): Promise<void> {
   const [dir] = program.args;
   const o = program.opts();
   const turboDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-blip-'));
-  const visionTurbo = path.join(turboDir, 'vision');
-  const allTurbo = path.join(turboDir, 'all');
-  const settings = BLIP_VISION_DEFAULTS.caption;
-  log(`converting ${dir} (caption: r=${settings.r} alpha=${settings.alpha} r_threshold=${settings.rThreshold})`);
-  await convertBlipWithTurbo(dir, visionTurbo, { tasks: ['caption'], text: false });
-  await convertBlipWithTurbo(dir, allTurbo, { tasks: ['caption'] });
-  const shape = await visionTokens(dir);
-  const counts = tokenCounts(shape.n0, new Array(shape.blocks).fill(settings.r), 1, settings.rThreshold!);
-  const flopRatio = estimateFlopRatio(shape.n0, counts, { hidden: shape.hidden, mlp: shape.mlp });
-  log(`tokens ${shape.n0} -> ${counts.join(', ')}; vision FLOP ratio ${flopRatio.toFixed(3)}`);
-  const dropNodes = (await readGraphModel(path.join(allTurbo, 'caption', 'decoder'))).nodes.filter((n) => n.op === 'TurboDropTokens').length;
-
   const written: string[] = [];
-  for (const backend of (o.backends as string).split(',') as BackendName[]) {
-    await useBackend(backend);
-    log(`backend ${describeBackend()}`);
-    // Vision encoders only (the decoders are the bulk of the weights; wasm's heap is 4 GB).
-    const visionOf = async (d: string): Promise<BlipModel> => {
-      const m = await loadBlip(d, 'caption');
-      m.graphs.decoder.dispose();
-      return m;
-    };
-    const vOnly = [await visionOf(dir), await visionOf(visionTurbo)];
-    const image = randomImage(vOnly[0].config.image.size);
-    const encode = (m: BlipModel) => async () => {
-      const [e] = await encodeImages(m, [image]);
-      await e.data();
-      e.dispose();
-    };
-    const vision = await interleave([timedHere('unmerged', encode(vOnly[0])), timedHere('Turbo', encode(vOnly[1]))], {
-      rounds: o.rounds,
-      onRun: (l) => log(`  vision ${l}`),
-    });
-    vOnly.forEach((m) => m.graphs.vision.dispose());
-    const [vOrig, vTurbo] = vision.times.map(med);
-    const visionRows: Row[] = [
-      { what: 'vision encoder, unmerged', ms: vOrig },
-      { what: `vision encoder, Turbo r=${settings.r} alpha=${settings.alpha} r_threshold=${settings.rThreshold}`, ms: vTurbo, speedup: ratio(vOrig, vTurbo) },
-    ];
+  try {
+    const visionTurbo = path.join(turboDir, 'vision');
+    const allTurbo = path.join(turboDir, 'all');
+    const settings = BLIP_VISION_DEFAULTS.caption;
+    log(`converting ${dir} (caption: r=${settings.r} alpha=${settings.alpha} r_threshold=${settings.rThreshold})`);
+    await convertBlipWithTurbo(dir, visionTurbo, { tasks: ['caption'], text: false });
+    await convertBlipWithTurbo(dir, allTurbo, { tasks: ['caption'] });
+    const shape = await visionTokens(dir);
+    const counts = tokenCounts(shape.n0, new Array(shape.blocks).fill(settings.r), 1, settings.rThreshold!);
+    const flopRatio = estimateFlopRatio(shape.n0, counts, { hidden: shape.hidden, mlp: shape.mlp });
+    log(`tokens ${shape.n0} -> ${counts.join(', ')}; vision FLOP ratio ${flopRatio.toFixed(3)}`);
+    const dropNodes = (await readGraphModel(path.join(allTurbo, 'caption', 'decoder'))).nodes.filter((n) => n.op === 'TurboDropTokens').length;
 
-    const variantDirs: Record<string, [string, string]> = {
-      unmerged: ['unmerged', dir],
-      vision: ['vision Turbo', visionTurbo],
-      all: ['vision Turbo + text drop', allTurbo],
-    };
-    const models: Record<string, BlipModel> = {};
-    for (const v of (o.variants as string).split(',')) {
-      if (!(v in variantDirs)) throw new Error(`--variants: unknown '${v}' (unmerged, vision, all)`);
-      models[variantDirs[v][0]] = await loadBlip(variantDirs[v][1], 'caption');
-    }
-    const split: Record<string, { vision: number[]; text: number[] }> = {};
-    const runners = Object.entries(models).map(([label, m]) => {
-      split[label] = { vision: [], text: [] };
-      return timedHere(label, async ({ warmup }) => {
-        const c = await caption(m, image, { maxLength: o.maxLength, minLength: o.maxLength });
-        if (!warmup) {
-          split[label].vision.push(c.visionSeconds * 1e3);
-          split[label].text.push(c.textSeconds * 1e3);
-        }
+    for (const backend of (o.backends as string).split(',') as BackendName[]) {
+      await useBackend(backend);
+      log(`backend ${describeBackend()}`);
+      // Vision encoders only (the decoders are the bulk of the weights; wasm's heap is 4 GB).
+      const visionOf = async (d: string): Promise<BlipModel> => {
+        const m = await loadBlip(d, 'caption');
+        m.graphs.decoder.dispose();
+        return m;
+      };
+      const vOnly = [await visionOf(dir), await visionOf(visionTurbo)];
+      const image = randomImage(vOnly[0].config.image.size);
+      const encode = (m: BlipModel) => async () => {
+        const [e] = await encodeImages(m, [image]);
+        await e.data();
+        e.dispose();
+      };
+      const vision = await interleave([timedHere('unmerged', encode(vOnly[0])), timedHere('Turbo', encode(vOnly[1]))], {
+        rounds: o.rounds,
+        onRun: (l) => log(`  vision ${l}`),
       });
-    });
-    const cap = await interleave(runners, { rounds: o.captionRounds, onRun: (l) => log(`  caption ${l}`) });
-    const capMs = cap.times.map(med);
-    const captionRows = Object.keys(models).map((label, i) => ({
-      label,
-      total: capMs[i],
-      vision: median(split[label].vision),
-      text: median(split[label].text),
-    }));
-    Object.values(models).forEach((m) => m.dispose());
-    const body = [
-      `## BLIP with Turbo on ${backend}: vision encoder and captioning`,
-      '',
-      `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${backend} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength} --variants ${o.variants}\``,
-      `(${new Date().toISOString().slice(0, 10)}, ${gitState()}). Machine: ${machineLine()}.`,
-      '',
-      `Model: BLIP captioning with random weights (converters/python/export_blip_bench.py): ${shape.describe}; batch 1. Vision Turbo: ${counts.length} blocks, tokens ${shape.n0} → ${counts.join(' → ')}, FLOP ratio ${flopRatio.toFixed(3)}. Text drop: drop_rate 0.07, drop_max 0.8 after ${dropNodes} of the decoder's cross-attention layers (every one but the last). Captions are forced to ${o.maxLength} tokens (end token masked) so every variant decodes the same number of steps; the decoder re-runs the whole prefix each step (no cache). Times are medians; speed-ups are ratios from one interleaved run.`,
-      '',
-      renderBackend(describeBackend(), visionRows, flopRatio, captionRows, o.maxLength),
-    ].join('\n');
-    if (o.write) {
-      // One section per backend and set of variants, so runs with different variants (wasm) sit side by side.
-      const section = o.variants === 'unmerged,vision,all' ? `bench-blip-${backend}` : `bench-blip-${backend}-${(o.variants as string).replace(/,/g, '-')}`;
-      replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), section, body);
-      written.push(section);
-    }
-    process.stdout.write(`${body}\n`);
+      vOnly.forEach((m) => m.graphs.vision.dispose());
+      const [vOrig, vTurbo] = vision.times.map(med);
+      const visionRows: Row[] = [
+        { what: 'vision encoder, unmerged', ms: vOrig },
+        { what: `vision encoder, Turbo r=${settings.r} alpha=${settings.alpha} r_threshold=${settings.rThreshold}`, ms: vTurbo, speedup: ratio(vOrig, vTurbo) },
+      ];
 
+      const variantDirs: Record<string, [string, string]> = {
+        unmerged: ['unmerged', dir],
+        vision: ['vision Turbo', visionTurbo],
+        all: ['vision Turbo + text drop', allTurbo],
+      };
+      const models: Record<string, BlipModel> = {};
+      for (const v of (o.variants as string).split(',')) {
+        if (!(v in variantDirs)) throw new Error(`--variants: unknown '${v}' (unmerged, vision, all)`);
+        models[variantDirs[v][0]] = await loadBlip(variantDirs[v][1], 'caption');
+      }
+      const split: Record<string, { vision: number[]; text: number[] }> = {};
+      const runners = Object.entries(models).map(([label, m]) => {
+        split[label] = { vision: [], text: [] };
+        return timedHere(label, async ({ warmup }) => {
+          const c = await caption(m, image, { maxLength: o.maxLength, minLength: o.maxLength });
+          if (!warmup) {
+            split[label].vision.push(c.visionSeconds * 1e3);
+            split[label].text.push(c.textSeconds * 1e3);
+          }
+        });
+      });
+      const cap = await interleave(runners, { rounds: o.captionRounds, onRun: (l) => log(`  caption ${l}`) });
+      const capMs = cap.times.map(med);
+      const captionRows = Object.keys(models).map((label, i) => ({
+        label,
+        total: capMs[i],
+        vision: median(split[label].vision),
+        text: median(split[label].text),
+      }));
+      Object.values(models).forEach((m) => m.dispose());
+      const body = [
+        `## BLIP with Turbo on ${backend}: vision encoder and captioning`,
+        '',
+        `Run: \`node dist/scripts/bench-blip.js ${dir} --backends ${backend} --rounds ${o.rounds} --caption-rounds ${o.captionRounds} --max-length ${o.maxLength} --variants ${o.variants}\``,
+        `(${new Date().toISOString().slice(0, 10)}, ${gitState()}). Machine: ${machineLine()}.`,
+        '',
+        `Model: BLIP captioning with random weights (converters/python/export_blip_bench.py): ${shape.describe}; batch 1. Vision Turbo: ${counts.length} blocks, tokens ${shape.n0} → ${counts.join(' → ')}, FLOP ratio ${flopRatio.toFixed(3)}. Text drop: drop_rate 0.07, drop_max 0.8 after ${dropNodes} of the decoder's cross-attention layers (every one but the last). Captions are forced to ${o.maxLength} tokens (end token masked) so every variant decodes the same number of steps; the decoder re-runs the whole prefix each step (no cache). Times are medians; speed-ups are ratios from one interleaved run.`,
+        '',
+        renderBackend(describeBackend(), visionRows, flopRatio, captionRows, o.maxLength),
+      ].join('\n');
+      if (o.write) {
+        // One section per backend and set of variants, so runs with different variants (wasm) sit side by side.
+        const section = o.variants === 'unmerged,vision,all' ? `bench-blip-${backend}` : `bench-blip-${backend}-${(o.variants as string).replace(/,/g, '-')}`;
+        replaceSection(path.join(__dirname, '..', '..', 'docs', 'BENCHMARKS.md'), section, body);
+        written.push(section);
+      }
+      process.stdout.write(`${body}\n`);
+
+    }
+  } finally {
+    // Two converted full-size copies: several GB in the temp directory.
+    fs.rmSync(turboDir, { recursive: true, force: true });
   }
-  fs.rmSync(turboDir, { recursive: true, force: true });
   if (written.length) log(`wrote docs/BENCHMARKS.md sections ${written.join(', ')}`);
 }
 

@@ -56,3 +56,17 @@ describe('BLIP input errors', () => {
     expect(err).toContain(`${bad}: cannot decode image`);
   });
 });
+
+describe('generation settings the loop cannot honour are refused before any work', () => {
+  it('max length at or below the prompt, above the positions, beams below 1', async () => {
+    const { caption } = await import('../../src/blip/caption');
+    const model = await loadBlip(BLIP_SMALL, 'caption');
+    const pixels = new Float32Array(3 * 64 * 64);
+    const positions = model.config.maxTextLength;
+    await expect(caption(model, pixels, { maxLength: 1 })).rejects.toThrow(/--max-length: 1 must be a whole number above the prompt's 1 token/);
+    await expect(caption(model, pixels, { maxLength: positions + 2 })).rejects.toThrow(new RegExp(`at most ${positions + 1} \\(the model has ${positions} positions\\)`));
+    await expect(caption(model, pixels, { maxLength: 4, prompt: 'a picture of two dogs' })).rejects.toThrow(/above the prompt's/);
+    await expect(caption(model, pixels, { beams: 0 })).rejects.toThrow(/--beams: 0 must be a whole number of at least 1/);
+    model.dispose();
+  });
+});

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TurboInputError } from '../errors';
 import { GenerateOptions } from './generate';
 import { BlipModel, idsTensor, runGraph } from './model';
-import { decodeTexts, decoderStep } from './decoder_step';
+import { checkDecodeOptions, decodeTexts, decoderStep } from './decoder_step';
 import { encodeImages, ImageInput } from './vision';
 
 export interface AnswerOptions {
@@ -31,6 +31,7 @@ export interface Answers {
 export async function answerBatch(model: BlipModel, images: readonly ImageInput[], questions: readonly string[], options: AnswerOptions = {}): Promise<Answers> {
   if (questions.length !== images.length) throw new TurboInputError(model.dir, `${images.length} images but ${questions.length} questions`);
   const batch = model.tokenizer.encodeBatch(questions);
+  checkDecodeOptions(model, 1, options);
   const t0 = performance.now();
   const [imageEmbeds] = await encodeImages(model, images);
   await imageEmbeds.data();

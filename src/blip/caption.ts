@@ -4,7 +4,7 @@
 // batch, as generate() does with a batch (beam search's stopping test spans the batch).
 import { GenerateOptions } from './generate';
 import { BlipModel } from './model';
-import { decodeTexts, decoderStep } from './decoder_step';
+import { checkDecodeOptions, decodeTexts, decoderStep } from './decoder_step';
 import { encodeImages, ImageInput } from './vision';
 
 export interface CaptionOptions {
@@ -38,6 +38,7 @@ export function captionPrompt(model: BlipModel, prompt?: string): number[] {
 
 export async function captionBatch(model: BlipModel, images: readonly ImageInput[], options: CaptionOptions = {}): Promise<Captions> {
   const prompt = captionPrompt(model, options.prompt);
+  checkDecodeOptions(model, prompt.length, options);
   const t0 = performance.now();
   const [imageEmbeds] = await encodeImages(model, images);
   await imageEmbeds.data();

@@ -10,7 +10,7 @@ import { GraphError, OptionsError, TurboInputError, asTurboError } from '../erro
 import { describeTurbo, isTurboModel } from '../rewrite/strip';
 import { Graph } from '../graph/ir';
 import { readGraphModel, writeGraphModel } from '../graph/model_io';
-import { ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
+import { GRAPH_MODEL_DIR, ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
 import { readRegularFile } from '../graph/safe_read';
 import { TextDropOptions, applyTextDrop } from '../rewrite/text_drop';
 import { TurboOptions } from '../turbo/options';
@@ -40,13 +40,27 @@ export interface BlipConvertResult {
 const TOP_FILES = ['config.json', 'tokenizer.json'];
 const MAX_TOP_FILE_BYTES = 64 * 1024 * 1024;
 
-/** What `--force` may replace: a BLIP model directory (config.json, tokenizer.json, task folders). */
+/**
+ * What `--force` may replace: a BLIP model directory, checked down to its graphs (config.json,
+ * tokenizer.json, task folders holding only their part folders, each a tfjs graph model), so a
+ * folder of someone's files named "caption" is never taken for one.
+ */
 export const BLIP_MODEL_DIR: ModelDirKind = {
-  what: 'a BLIP model (config.json, tokenizer.json, task folders)',
-  problem: async (_dir, entries: Dirent[]) => {
+  what: 'a BLIP model (config.json, tokenizer.json, task folders of graph models)',
+  problem: async (dir, entries: Dirent[]) => {
     if (!entries.some((e) => e.name === 'config.json' && e.isFile())) return 'holds no config.json';
-    const odd = entries.find((e) => !(TOP_FILES.includes(e.name) && e.isFile()) && !(isTask(e.name) && e.isDirectory()));
-    return odd ? `holds '${odd.name}', which is not part of a BLIP model directory` : undefined;
+    for (const e of entries) {
+      if (TOP_FILES.includes(e.name) && e.isFile()) continue;
+      if (!(isTask(e.name) && e.isDirectory())) return `holds '${e.name}', which is not part of a BLIP model directory`;
+      const parts = await fsp.readdir(path.join(dir, e.name), { withFileTypes: true });
+      for (const p of parts) {
+        if (!((BLIP_TASKS[e.name] as readonly string[]).includes(p.name) && p.isDirectory())) return `holds '${e.name}/${p.name}', which is not part of a BLIP model directory`;
+        const partDir = path.join(dir, e.name, p.name);
+        const problem = await GRAPH_MODEL_DIR.problem(partDir, await fsp.readdir(partDir, { withFileTypes: true }));
+        if (problem) return `'${e.name}/${p.name}' ${problem}`;
+      }
+    }
+    return undefined;
   },
 };
 

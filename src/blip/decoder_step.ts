@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { GenerateOptions, StepFn, generate } from './generate';
+import { OptionsError } from '../errors';
 import { BlipModel, idsTensor, runGraph } from './model';
 
 type Feeds = (rowsOf: (t: tf.Tensor) => tf.Tensor, ids: tf.Tensor2D, mask: tf.Tensor2D) => Record<string, tf.Tensor>;
@@ -43,6 +44,7 @@ export interface DecodeOptions {
 
 /** generate() with the model's special tokens and transformers' defaults (max_length 20, greedy), decoded to text. */
 export async function decodeTexts(model: BlipModel, prompts: number[][], step: StepFn, options: DecodeOptions): Promise<{ text: string; ids: number[] }[]> {
+  checkDecodeOptions(model, prompts[0]?.length ?? 0, options);
   const sequences = await generate(prompts, step, {
     maxLength: options.maxLength ?? 20,
     minLength: options.minLength,
@@ -52,4 +54,20 @@ export async function decodeTexts(model: BlipModel, prompts: number[][], step: S
     onStep: options.onStep,
   });
   return sequences.map((ids) => ({ text: model.tokenizer.decode(ids), ids }));
+}
+
+/**
+ * Refuses settings the loop cannot honour before any work: the last step feeds maxLength − 1
+ * tokens, so maxLength may exceed the model's positions by one, and must exceed the prompt.
+ */
+export function checkDecodeOptions(model: BlipModel, promptLength: number, options: DecodeOptions): void {
+  const maxLength = options.maxLength ?? 20;
+  const most = model.config.maxTextLength + 1;
+  if (!Number.isInteger(maxLength) || maxLength <= promptLength || maxLength > most) {
+    throw new OptionsError('--max-length', `${maxLength} must be a whole number above the prompt's ${promptLength} token(s) and at most ${most} (the model has ${model.config.maxTextLength} positions)`);
+  }
+  const beams = options.beams ?? 1;
+  if (!Number.isInteger(beams) || beams < 1) throw new OptionsError('--beams', `${beams} must be a whole number of at least 1`);
+  const minLength = options.minLength ?? 0;
+  if (!Number.isInteger(minLength) || minLength < 0) throw new OptionsError('--min-length', `${minLength} must be a whole number of at least 0`);
 }

@@ -2,6 +2,7 @@
 // text features), then re-rank each image's top k by the ITM head (cross-attention over the image
 // tokens), whose match probability is the final score.
 import * as tf from '@tensorflow/tfjs-core';
+import { TurboInputError } from '../errors';
 import { BlipModel, idsTensor, runGraph } from './model';
 import { encodeImages, ImageInput } from './vision';
 import { topK } from './generate';
@@ -19,37 +20,52 @@ export interface Ranked {
   itm: number;
 }
 
+/** Reads a tensor's values and disposes it. */
+async function take(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
 /** For each image, its top k texts, best ITM score first. */
 export async function retrieve(model: BlipModel, images: readonly ImageInput[], texts: readonly string[], options: RetrieveOptions = {}): Promise<Ranked[][]> {
+  const requested = options.k ?? 16;
+  if (!Number.isInteger(requested) || requested < 1) throw new TurboInputError(model.dir, `retrieve: k must be a whole number of at least 1, got ${requested}`);
   if (texts.length === 0 || images.length === 0) return images.map(() => []);
-  const k = Math.min(options.k ?? 16, texts.length);
+  const k = Math.min(requested, texts.length);
   const batch = model.tokenizer.encodeBatch(texts);
   const ids = idsTensor(batch.ids);
   const mask = idsTensor(batch.mask);
-  const [textFeat] = await runGraph(model.graphs.text, { input_ids: ids, attention_mask: mask }, ['text_feat']);
+  const made: tf.Tensor[] = [ids, mask];
   const results: Ranked[][] = [];
   try {
+    const [textFeat] = await runGraph(model.graphs.text, { input_ids: ids, attention_mask: mask }, ['text_feat']);
+    made.push(textFeat);
     for (let i = 0; i < images.length; i++) {
-      const [imageEmbeds, imageFeat] = await encodeImages(model, [images[i]], ['image_embeds', 'image_feat']);
+      const perImage = await encodeImages(model, [images[i]], ['image_embeds', 'image_feat']);
+      const [imageEmbeds, imageFeat] = perImage;
       try {
-        const itc = (await tf.tidy(() => tf.matMul(imageFeat, textFeat, false, true)).data()) as Float32Array;
+        const itc = await take(tf.matMul(imageFeat, textFeat, false, true));
         const top = topK(itc, k);
         const pick = tf.tensor1d(top, 'int32');
         const topIds = tf.gather(ids, pick);
         const topMask = tf.gather(mask, pick);
         const tokens = tf.tile(imageEmbeds, [k, 1, 1]);
+        perImage.push(pick, topIds, topMask, tokens);
         const [logits] = await runGraph(model.graphs.itm, { input_ids: topIds, attention_mask: topMask, image_embeds: tokens }, ['itm_logits']);
-        const probs = (await tf.tidy(() => tf.softmax(logits)).data()) as Float32Array;
-        tf.dispose([pick, topIds, topMask, tokens, logits]);
+        perImage.push(logits);
+        const probs = await take(tf.softmax(logits));
         const ranked = top.map((t, j) => ({ text: t, itc: itc[t], itm: probs[j * 2 + 1] }));
         results.push(ranked.sort((a, b) => b.itm - a.itm));
       } finally {
-        tf.dispose([imageEmbeds, imageFeat]);
+        tf.dispose(perImage);
       }
       options.onImage?.(i + 1, images.length);
     }
   } finally {
-    tf.dispose([ids, mask, textFeat]);
+    tf.dispose(made);
   }
   return results;
 }

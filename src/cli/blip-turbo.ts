@@ -4,7 +4,7 @@
 //   blip-turbo caption MODEL_DIR IMAGE... [--beams 3 --max-length 20]
 //   blip-turbo answer MODEL_DIR IMAGE QUESTION
 //   blip-turbo retrieve MODEL_DIR --images A.jpg B.jpg --texts "a dog" "a cat" [--k 16]
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { BLIP_VISION_DEFAULTS, convertBlipWithTurbo } from '../blip/convert';
 import { BlipTask } from '../blip/model';
 import { loadBlip } from '../blip/load';
@@ -18,9 +18,18 @@ import { runCli } from './run';
 
 const backendOption = () => new Option('--backend <name>', 'tfjs backend (default: tensorflow when installed, else wasm)').choices(['wasm', 'cpu', 'tensorflow']);
 
+function atLeastOne(what: string, max: number) {
+  const parse = integer(what, max);
+  return (s: string): number => {
+    const v = parse(s);
+    if (v < 1) throw new InvalidArgumentError(`${what}: must be at least 1`);
+    return v;
+  };
+}
+
 function generationOptions(cmd: Command): Command {
   return cmd
-    .option('--beams <n>', 'beam search width (1: greedy)', integer('--beams', 64), 1)
+    .option('--beams <n>', 'beam search width (1: greedy)', atLeastOne('--beams', 64), 1)
     .option('--max-length <n>', 'longest output in tokens, [DEC] included', integer('--max-length', 512), 20)
     .option('--min-length <n>', 'shortest output in tokens', integer('--min-length', 512), 0);
 }
@@ -46,8 +55,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const vision = opts.vision === false ? false : { r: opts.r, alpha: opts.alpha, rThreshold: opts.rThreshold };
       const text = opts.textDrop === false ? false : { dropRate: opts.dropRate, dropMax: opts.dropMax, firstTokenOnly: !!opts.firstTokenOnly };
       const bar = progressBar('converting graphs', 'graphs', 1);
-      const result = await convertBlipWithTurbo(inDir, outDir, { vision, text, force: !!opts.force, onGraph: (_n, d, t) => bar.update(d, t) });
-      bar.stop();
+      const result = await convertBlipWithTurbo(inDir, outDir, { vision, text, force: !!opts.force, onGraph: (_n, d, t) => bar.update(d, t) }).finally(() => bar.stop());
       for (const g of result.graphs) {
         const what = [g.merged ? 'vision merging' : '', g.dropLayers ? `image-token dropping in ${g.dropLayers} cross-attention layers` : ''].filter(Boolean);
         out(`${g.name}: ${what.length ? what.join(', ') : 'unchanged'}\n`);
@@ -67,15 +75,15 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .addOption(backendOption())
     .action(async (dir: string, images: string[], opts) => {
       const model = await open(dir, 'caption', opts.backend);
+      const bar = progressBar('captioning', 'images', 1);
       try {
-        const bar = progressBar('captioning', 'images', 1);
         for (const [i, image] of images.entries()) {
           const c = await caption(model, image, { beams: opts.beams, maxLength: opts.maxLength, minLength: opts.minLength, prompt: opts.prompt });
           bar.update(i + 1, images.length);
           out(`${image}: ${c.text}  (vision ${(c.visionSeconds * 1e3).toFixed(0)} ms, text ${(c.textSeconds * 1e3).toFixed(0)} ms)\n`);
         }
-        bar.stop();
       } finally {
+        bar.stop();
         model.dispose();
       }
     });
@@ -100,14 +108,13 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<MODEL_DIR>')
     .requiredOption('--images <files...>', 'image files')
     .requiredOption('--texts <texts...>', 'candidate texts')
-    .option('--k <n>', 'texts re-ranked by ITM per image', integer('--k', 10_000), 16)
+    .option('--k <n>', 'texts re-ranked by ITM per image', atLeastOne('--k', 10_000), 16)
     .addOption(backendOption())
     .action(async (dir: string, opts) => {
       const model = await open(dir, 'retrieval', opts.backend);
       try {
         const bar = progressBar('ranking', 'images', 1);
-        const ranked = await retrieve(model, opts.images, opts.texts, { k: opts.k, onImage: (d, t) => bar.update(d, t) });
-        bar.stop();
+        const ranked = await retrieve(model, opts.images, opts.texts, { k: opts.k, onImage: (d, t) => bar.update(d, t) }).finally(() => bar.stop());
         ranked.forEach((list, i) => {
           out(`${opts.images[i]}\n`);
           for (const r of list) out(`  ${r.itm.toFixed(4)}  (itc ${r.itc.toFixed(4)})  ${opts.texts[r.text]}\n`);

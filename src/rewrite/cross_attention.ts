@@ -73,7 +73,8 @@ export function findCrossAttention(graph: Graph): CrossAttentionReport {
   const layers: CrossAttention[] = [];
   const rejected: string[] = [];
   let selfAttention = 0;
-  for (const softmax of graph.nodes.filter((n) => n.op === 'Softmax')) {
+  // Graph (execution) order, not node-list order: the layer index sets each layer's keep count.
+  for (const softmax of graph.topoOrder().filter((n) => n.op === 'Softmax')) {
     const up = matchParentPath(graph, softmax, 0, SOFTMAX_TO_QK);
     if (isFailure(up)) {
       rejected.push(`${softmax.name}: at ${up.step}, ${up.reason}`);

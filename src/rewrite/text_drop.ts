@@ -4,7 +4,7 @@
 // converter shares between layers (grappler merges identical Reshapes of the image tokens) are
 // cloned for each later layer, so every layer reads its own token set.
 
-import { GraphError } from '../errors';
+import { GraphError, OptionsError } from '../errors';
 import { Graph, boolAttr, dataInputs, floatAttr, formatRef, intAttr, parseRef } from '../graph/ir';
 import { NodeDef } from '../graph/types';
 import { DROP_GRAPH_ATTRS, TurboDropTokens, TurboDropTokensAttrs } from '../ops/kernel_names';
@@ -27,9 +27,10 @@ export function isTextDropModel(graph: Graph): boolean {
 }
 
 export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = {}, source = 'model.json'): TextDropSummary {
-  const options: TextDropOptions = { ...DEFAULT_DROP_ATTRS, ...partial };
-  if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new GraphError(source, `drop rate must be in [0, 1], got ${options.dropRate}`);
-  if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new GraphError(source, `drop max must be in [0, 1], got ${options.dropMax}`);
+  const set = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const options: TextDropOptions = { ...DEFAULT_DROP_ATTRS, ...set };
+  if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new OptionsError('--drop-rate', `must be in [0, 1], got ${options.dropRate}`);
+  if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new OptionsError('--drop-max', `must be in [0, 1], got ${options.dropMax}`);
   if (isTextDropModel(graph)) throw new GraphError(source, 'already has text-side token dropping');
   const report = findCrossAttention(graph);
   const layers = report.layers;
