@@ -33,7 +33,7 @@ export interface GraphReference {
 }
 
 export interface GenerateReference {
-  kwargs: { max_length: number; num_beams: number };
+  kwargs: { max_length: number; num_beams: number; min_length?: number };
   sequences: number[][];
   input_ids?: number[][];
   prompt?: string;

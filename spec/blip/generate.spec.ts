@@ -1,6 +1,7 @@
 // The TypeScript decoding loop over the one-step decoder graphs against HF TensorFlow's generate()
 // on the same random-weight models and inputs (reference.json "generate"): captioning without and
-// with a prompt, and VQA, greedy and beam search with 3 beams, token for token.
+// with a prompt, and VQA, greedy and beam search with 3 beams, and captioning with min_length (the end
+// token masked), token for token.
 import * as tf from '@tensorflow/tfjs-core';
 import { answerBatch } from '../../src/blip/answer';
 import { captionBatch } from '../../src/blip/caption';
@@ -31,7 +32,7 @@ describeBackends('BLIP generation vs TF generate()', () => {
 
   for (const [name, ref] of Object.entries(reference)) {
     it(`${name}: same token sequences`, async () => {
-      const options = { maxLength: ref.kwargs.max_length, beams: ref.kwargs.num_beams };
+      const options = { maxLength: ref.kwargs.max_length, beams: ref.kwargs.num_beams, minLength: ref.kwargs.min_length };
       const before = tf.memory().numTensors;
       const got = name.startsWith('vqa')
         ? (await answerBatch(vqa, images(), ref.questions!, options)).answers

@@ -7,7 +7,7 @@ import math
 import hf_common as hc
 import numpy as np
 
-from .settings import CAPTION_PROMPT, MAX_LENGTH, VQA_QUESTIONS
+from .settings import CAPTION_PROMPT, MAX_LENGTH, MIN_LENGTH, VQA_QUESTIONS
 
 
 def gen_config_dict(model, kwargs: dict) -> dict:
@@ -123,6 +123,16 @@ def generate_references(run) -> dict:
             "sequences": g.sequences.numpy().tolist(),
             **({"sequencesScores": hc.f32_list(g.sequences_scores.numpy())}
                if getattr(g, "sequences_scores", None) is not None else {})}
+    # min_length (the end token masked until then; the CLI's --min-length), greedy and 3 beams.
+    for nb in (1, 3):
+        kw = {"max_length": MAX_LENGTH, "num_beams": nb, "min_length": MIN_LENGTH}
+        tag = "greedy" if nb == 1 else f"beams{nb}"
+        gen[f"caption_{tag}_noprompt_min{MIN_LENGTH}"] = {
+            "call": f"TFBlipForConditionalGeneration.generate(pixel_values, max_length={MAX_LENGTH}, num_beams={nb}, "
+                    f"min_length={MIN_LENGTH})",
+            "kwargs": kw,
+            "generationConfig": gen_config_dict(c, dict(kw, eos_token_id=ids["sep"], pad_token_id=ids["pad"])),
+            **run_generate(c, "caption", px, None, None, kw)}
     cap_step = {
         "noprompt": lambda x: G["caption/decoder"][2](c, input_ids=tf.constant(x), attention_mask=tf.ones_like(x),
                                                      image_embeds=tf.constant(img["caption"]))["logits"].numpy()}

@@ -38,6 +38,7 @@ RETRIEVAL_TEXTS = ["a photo of a dog", "a goldfish swimming in the water.", "Two
 CAPTION_PROMPT = "a picture of"
 VQA_QUESTIONS = ["what is in the picture?", "how many animals are there?"]
 MAX_LENGTH = 12
+MIN_LENGTH = 7  # > the 5 tokens caption_greedy_noprompt ends with for image 0, so the end token is masked at some steps
 DROP_SETTINGS = [
     {"dropRate": 0.07, "dropMax": 0.8, "rank": "all"},
     {"dropRate": 0.3, "dropMax": 0.5, "rank": "all"},
