@@ -52,6 +52,13 @@ export function pixelValues(): { data: Float32Array; shape: number[] } {
   return { data, shape };
 }
 
+/** The fixture's images, one preprocessed CHW Float32Array each (what the pipelines take as pixels). */
+export function fixtureImages(): Float32Array[] {
+  const { data, shape } = pixelValues();
+  const plane = data.length / shape[0];
+  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
+}
+
 export function toTensor(a: ArrayData | FileData): tf.Tensor {
   if ('file' in a) {
     const { data } = pixelValues();

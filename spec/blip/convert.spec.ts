@@ -15,13 +15,8 @@ import { TurboDropTokens, TurboMerge } from '../../src/ops/kernel_names';
 import { useBackend } from '../../src/runtime/backend';
 import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';
-import { ArrayData, BLIP_SMALL, flat, maxDiff, pixelValues, readJson } from './blip_fixture';
+import { ArrayData, BLIP_SMALL, flat, maxDiff, fixtureImages, readJson } from './blip_fixture';
 
-function images(): Float32Array[] {
-  const { data, shape } = pixelValues();
-  const plane = data.length / shape[0];
-  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
-}
 
 const texts = ['a photo of a dog', 'a goldfish swimming in the water.', 'Two Zebras standing on the grass ☺'];
 
@@ -54,12 +49,12 @@ describe('convertBlipWithTurbo', () => {
 
     // The pipelines run on the converted directory.
     const cap = await loadBlip(out, 'caption');
-    const c = await caption(cap, images()[0], { beams: 3, maxLength: 8 });
+    const c = await caption(cap, fixtureImages()[0], { beams: 3, maxLength: 8 });
     expect(c.ids[0]).toBe(cap.config.bosId);
     expect(c.ids.length).toBeLessThanOrEqual(8);
     cap.dispose();
     const vqa = await loadBlip(out, 'vqa');
-    const a = await answer(vqa, images()[1], 'how many animals are there?', { maxLength: 6 });
+    const a = await answer(vqa, fixtureImages()[1], 'how many animals are there?', { maxLength: 6 });
     expect(a.ids[0]).toBe(vqa.config.bosId);
     vqa.dispose();
   });
@@ -71,9 +66,9 @@ describe('convertBlipWithTurbo', () => {
       (r) => r.config.r === 8 && !r.config.rThreshold,
     )!;
     const model = await loadBlip(out, 'retrieval');
-    const ranked = await retrieve(model, images(), texts, { k: 3 });
+    const ranked = await retrieve(model, fixtureImages(), texts, { k: 3 });
     const logits = flat(ref.itm_logits_pairs!);
-    const expected = images().map((_, i) =>
+    const expected = fixtureImages().map((_, i) =>
       texts.map((_, j) => {
         const [a, b] = [logits[(i * 3 + j) * 2], logits[(i * 3 + j) * 2 + 1]];
         return 1 / (1 + Math.exp(a - b));

@@ -8,15 +8,10 @@ import { captionBatch } from '../../src/blip/caption';
 import { BlipModel } from '../../src/blip/model';
 import { loadBlip } from '../../src/blip/load';
 import { describeBackends } from '../helpers/backends';
-import { BLIP_SMALL, GenerateReference, pixelValues, readJson } from './blip_fixture';
+import { BLIP_SMALL, GenerateReference, fixtureImages, readJson } from './blip_fixture';
 
 const reference = readJson<{ generate: Record<string, GenerateReference> }>('reference.json').generate;
 
-function images(): Float32Array[] {
-  const { data, shape } = pixelValues();
-  const plane = data.length / shape[0];
-  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
-}
 
 describeBackends('BLIP generation vs TF generate()', () => {
   let caption: BlipModel;
@@ -35,8 +30,8 @@ describeBackends('BLIP generation vs TF generate()', () => {
       const options = { maxLength: ref.kwargs.max_length, beams: ref.kwargs.num_beams, minLength: ref.kwargs.min_length };
       const before = tf.memory().numTensors;
       const got = name.startsWith('vqa')
-        ? (await answerBatch(vqa, images(), ref.questions!, options)).answers
-        : (await captionBatch(caption, images(), { ...options, prompt: ref.prompt })).captions;
+        ? (await answerBatch(vqa, fixtureImages(), ref.questions!, options)).answers
+        : (await captionBatch(caption, fixtureImages(), { ...options, prompt: ref.prompt })).captions;
       expect(got.map((g) => g.ids)).toEqual(ref.sequences);
       expect(got.map((g) => g.text)).toEqual(ref.decoded);
       expect(tf.memory().numTensors).toBe(before);

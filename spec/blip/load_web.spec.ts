@@ -8,7 +8,7 @@ import { answerBatch } from '../../src/blip/answer';
 import { captionBatch } from '../../src/blip/caption';
 import { loadBlipFromUrl } from '../../src/blip/load_web';
 import { useBackend } from '../../src/runtime/backend';
-import { BLIP_SMALL, GenerateReference, pixelValues, readJson } from './blip_fixture';
+import { BLIP_SMALL, GenerateReference, fixtureImages, readJson } from './blip_fixture';
 
 const reference = readJson<{ generate: Record<string, GenerateReference> }>('reference.json').generate;
 
@@ -31,21 +31,16 @@ describe('BLIP over HTTP (loadBlipFromUrl)', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  function images(): Float32Array[] {
-    const { data, shape } = pixelValues();
-    const plane = data.length / shape[0];
-    return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
-  }
 
   it('captions and answers as TF generate() does (greedy)', async () => {
     const cap = await loadBlipFromUrl(base, 'caption');
     const c = reference.caption_greedy_noprompt;
-    const got = await captionBatch(cap, images(), { maxLength: c.kwargs.max_length });
+    const got = await captionBatch(cap, fixtureImages(), { maxLength: c.kwargs.max_length });
     expect(got.captions.map((x) => x.ids)).toEqual(c.sequences);
     cap.dispose();
     const vqa = await loadBlipFromUrl(base, 'vqa');
     const v = reference.vqa_greedy;
-    const a = await answerBatch(vqa, images(), v.questions!, { maxLength: v.kwargs.max_length });
+    const a = await answerBatch(vqa, fixtureImages(), v.questions!, { maxLength: v.kwargs.max_length });
     expect(a.answers.map((x) => x.ids)).toEqual(v.sequences);
     vqa.dispose();
   });

@@ -6,16 +6,11 @@ import { loadBlip } from '../../src/blip/load';
 import { BlipModel } from '../../src/blip/model';
 import { retrieve } from '../../src/blip/retrieve';
 import { describeBackends } from '../helpers/backends';
-import { BLIP_SMALL, GraphReference, flat, pixelValues, readJson } from './blip_fixture';
+import { BLIP_SMALL, GraphReference, flat, fixtureImages, readJson } from './blip_fixture';
 
 const graphs = readJson<{ graphs: Record<string, GraphReference> }>('reference.json').graphs;
 const texts = ['a photo of a dog', 'a goldfish swimming in the water.', 'Two Zebras standing on the grass ☺'];
 
-function images(): Float32Array[] {
-  const { data, shape } = pixelValues();
-  const plane = data.length / shape[0];
-  return Array.from({ length: shape[0] }, (_, i) => data.slice(i * plane, (i + 1) * plane));
-}
 
 describeBackends('retrieve() vs TensorFlow', () => {
   let model: BlipModel;
@@ -31,7 +26,7 @@ describeBackends('retrieve() vs TensorFlow', () => {
     const e = imageFeat.shape[1];
     const feat = flat(imageFeat);
     const before = tf.memory().numTensors;
-    const ranked = await retrieve(model, images(), texts, { k: 2 });
+    const ranked = await retrieve(model, fixtureImages(), texts, { k: 2 });
     expect(tf.memory().numTensors).toBe(before);
     ranked.forEach((list, i) => {
       const itc = texts.map((_, j) => feat.slice(i * e, (i + 1) * e).reduce((s, v, c) => s + v * textFeat[j * e + c], 0));
@@ -47,6 +42,6 @@ describeBackends('retrieve() vs TensorFlow', () => {
   });
 
   it('k must be at least 1', async () => {
-    await expect(retrieve(model, images(), texts, { k: 0 })).rejects.toThrow(/k must be a whole number of at least 1, got 0/);
+    await expect(retrieve(model, fixtureImages(), texts, { k: 0 })).rejects.toThrow(/k must be a whole number of at least 1, got 0/);
   });
 });
