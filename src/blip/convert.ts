@@ -6,14 +6,14 @@
 import { Dirent, promises as fsp } from 'fs';
 import * as path from 'path';
 import { checkInputDir, rewriteGraph } from '../convert';
-import { GraphError, OptionsError, TurboInputError, asTurboError } from '../errors';
+import { GraphError, OptionsError, asTurboError } from '../errors';
 import { describeTurbo, isTurboModel } from '../rewrite/strip';
 import { Graph } from '../graph/ir';
 import { readGraphModel, writeGraphModel } from '../graph/model_io';
 import { GRAPH_MODEL_DIR, ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
-import { readRegularFile } from '../graph/safe_read';
 import { TextDropOptions, applyTextDrop } from '../rewrite/text_drop';
-import { TurboOptions } from '../turbo/options';
+import { TurboOptions, definedFields } from '../turbo/options';
+import { readBlipFile } from './load';
 import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS } from './model';
 
 export const BLIP_VISION_DEFAULTS: Record<BlipTask, Partial<TurboOptions>> = {
@@ -38,7 +38,6 @@ export interface BlipConvertResult {
 }
 
 const TOP_FILES = ['config.json', 'tokenizer.json'];
-const MAX_TOP_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * What `--force` may replace: a BLIP model directory, checked down to its graphs (config.json,
@@ -64,11 +63,6 @@ export const BLIP_MODEL_DIR: ModelDirKind = {
   },
 };
 
-/** Options left unset (undefined) keep the BLIP defaults instead of erasing them. */
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 const isTask = (name: string): name is BlipTask => Object.prototype.hasOwnProperty.call(BLIP_TASKS, name);
 
 async function exists(p: string): Promise<boolean> {
@@ -79,12 +73,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
   await checkInputDir(inDir);
   await checkOutputNotInput(inDir, outDir);
   const top: Record<string, Buffer> = {};
-  for (const f of TOP_FILES) {
-    const file = path.join(inDir, f);
-    const { data, size } = await readRegularFile(file, MAX_TOP_FILE_BYTES);
-    if (size > MAX_TOP_FILE_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_TOP_FILE_BYTES} allowed`);
-    top[f] = data;
-  }
+  for (const f of TOP_FILES) top[f] = await readBlipFile(path.join(inDir, f));
   const tasks = options.tasks ?? (Object.keys(BLIP_TASKS) as BlipTask[]);
   const parts: { task: BlipTask; part: string }[] = [];
   for (const task of tasks) {
@@ -104,7 +93,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
       let dropLayers = 0;
       if (part === 'vision' && options.vision !== false) {
         if (isTurboModel(graph)) throw new GraphError(jsonPath, `already converted with Turbo (${describeTurbo(graph)}); convert the original BLIP directory`);
-        rewriteGraph(graph, { ...BLIP_VISION_DEFAULTS[task], ...defined(options.vision ?? {}) }, jsonPath);
+        rewriteGraph(graph, { ...BLIP_VISION_DEFAULTS[task], ...definedFields(options.vision ?? {}) }, jsonPath);
         merged = true;
       }
       if (IMAGE_CROSS_ATTENTION_GRAPHS.includes(name) && options.text !== false) {

@@ -10,9 +10,15 @@ import { BlipTokenizer } from './tokenizer';
 
 const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
 
-async function readJson(file: string): Promise<unknown> {
+/** config.json or tokenizer.json, whole: a regular file, refused past 64 MiB rather than cut. */
+export async function readBlipFile(file: string): Promise<Buffer> {
   const { data, size } = await readRegularFile(file, MAX_SIDE_FILE_BYTES);
   if (size > MAX_SIDE_FILE_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_SIDE_FILE_BYTES} allowed`);
+  return data;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const data = await readBlipFile(file);
   try {
     return JSON.parse(data.toString('utf8'));
   } catch (e) {

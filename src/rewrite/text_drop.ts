@@ -10,6 +10,7 @@ import { NodeDef } from '../graph/types';
 import { DROP_GRAPH_ATTRS, TurboDropTokens, TurboDropTokensAttrs } from '../ops/kernel_names';
 import { DEFAULT_DROP_ATTRS } from '../ops/drop_tokens';
 import { CrossAttention, findCrossAttention } from './cross_attention';
+import { definedFields } from '../turbo/options';
 
 export type TextDropOptions = Omit<TurboDropTokensAttrs, 'layer'>;
 
@@ -27,8 +28,7 @@ export function isTextDropModel(graph: Graph): boolean {
 }
 
 export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = {}, source = 'model.json'): TextDropSummary {
-  const set = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
-  const options: TextDropOptions = { ...DEFAULT_DROP_ATTRS, ...set };
+  const options: TextDropOptions = { ...DEFAULT_DROP_ATTRS, ...definedFields(partial) };
   if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new OptionsError('--drop-rate', `must be in [0, 1], got ${options.dropRate}`);
   if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new OptionsError('--drop-max', `must be in [0, 1], got ${options.dropMax}`);
   if (isTextDropModel(graph)) throw new GraphError(source, 'already has text-side token dropping');
@@ -120,40 +120,31 @@ function readTokensFrom(graph: Graph, layer: CrossAttention, tokens: string, new
 /** The layer's projection nodes plus the side nodes between them and the tokens (Shape, StridedSlice, Pack, ConcatV2...). */
 function projectionRegion(graph: Graph, layer: CrossAttention, tokens: string): Set<string> {
   const tokenNode = parseRef(tokens).node;
+  const readers = readersOf(graph, tokenNode);
   const region = new Set<string>();
   const stack = [...layer.projection];
   while (stack.length) {
     const name = stack.pop()!;
-    if (region.has(name) || name === tokenNode) continue;
-    const node = graph.tryNode(name);
-    if (!node || node.op === 'Const' || !dependsOn(graph, name, tokenNode)) continue;
+    if (region.has(name) || !readers.has(name)) continue;
     region.add(name);
-    for (const r of dataInputs(node)) stack.push(parseRef(r).node);
+    for (const r of dataInputs(graph.node(name))) stack.push(parseRef(r).node);
   }
   return region;
 }
 
-const dependsOnCache = new WeakMap<Graph, Map<string, boolean>>();
-
-function dependsOn(graph: Graph, name: string, target: string): boolean {
-  let cache = dependsOnCache.get(graph);
-  if (!cache) dependsOnCache.set(graph, (cache = new Map()));
-  const key = `${name}\u0000${target}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
+/** Every node that reads `name`, directly or through others (its descendants), from the consumer index. */
+function readersOf(graph: Graph, name: string): Set<string> {
   const seen = new Set<string>();
   const stack = [name];
-  let found = false;
-  while (stack.length && !found) {
-    const n = stack.pop()!;
-    if (n === target) found = true;
-    else if (!seen.has(n)) {
-      seen.add(n);
-      for (const r of graph.tryNode(n)?.input ?? []) stack.push(parseRef(r.replace(/^\^/, '')).node);
+  while (stack.length) {
+    for (const c of graph.consumerNodes(stack.pop()!)) {
+      if (!seen.has(c.name)) {
+        seen.add(c.name);
+        stack.push(c.name);
+      }
     }
   }
-  cache.set(key, found);
-  return found;
+  return seen;
 }
 
 /** A side node (not in the projection itself) that other parts of the graph also read. */

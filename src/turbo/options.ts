@@ -34,10 +34,14 @@ export const DEFAULT_TURBO_OPTIONS: Readonly<TurboOptions> = Object.freeze({
   propAttn: true,
 });
 
+/** The fields of `o` that are set: spread over defaults, an unset (undefined) field keeps the default. */
+export function definedFields<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** Fills defaults for missing fields and validates; errors start with the option's name. */
 export function resolveTurboOptions(partial: Partial<TurboOptions> = {}): TurboOptions {
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
-  const o: TurboOptions = { ...DEFAULT_TURBO_OPTIONS, ...defined };
+  const o: TurboOptions = { ...DEFAULT_TURBO_OPTIONS, ...definedFields(partial) };
   validateRSchedule(o.r);
   finite('alpha', o.alpha);
   finite('beta', o.beta);
