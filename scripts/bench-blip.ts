@@ -23,6 +23,7 @@ import { interleave, median, timedHere, Times } from '../src/runtime/timing';
 import { estimateFlopRatio, tokenCounts } from '../src/turbo/schedule';
 import { machineLine, gitState } from './bench/machine';
 import { replaceSection } from './markdown';
+import { mulberry32 } from '../src/rng';
 
 interface Row {
   what: string;
@@ -44,14 +45,10 @@ async function visionTokens(dir: string): Promise<{ n0: number; hidden: number; 
   return { n0, hidden: v.hidden_size, mlp: v.intermediate_size, blocks: v.num_hidden_layers, describe };
 }
 
+/** Normalised pixels in [-2, 2), seeded: random weights make the content irrelevant, only the size counts. */
 function randomImage(size: number): Float32Array {
-  const a = new Float32Array(3 * size * size);
-  let s = 1;
-  for (let i = 0; i < a.length; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    a[i] = (s / 2147483648) * 4 - 2;
-  }
-  return a;
+  const next = mulberry32(1);
+  return Float32Array.from({ length: 3 * size * size }, () => next() * 4 - 2);
 }
 
 async function main(): Promise<void> {
