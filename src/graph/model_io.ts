@@ -9,7 +9,7 @@ import type { io } from '@tensorflow/tfjs-core';
 import { ManifestError, TurboInputError } from '../errors';
 import { Graph, storedByteLength } from './ir';
 import { writeDirAtomically, writeFileIn } from '../output_dir';
-import { readModelJsonText, readShard, realDirOf } from './safe_read';
+import { parseJsonText, readModelJsonText, readShard, realDirOf } from './safe_read';
 import { ModelJson, StoredWeight, WeightSpec, WeightsManifestGroup } from './types';
 import { checkGraphAgainstManifest, checkManifest, checkModelJsonShape } from './validate_input';
 
@@ -104,12 +104,7 @@ export async function readModelJsonOnly(file: string): Promise<Graph> {
 async function readModelJson(dirOrFile: string): Promise<{ jsonPath: string; json: ModelJson; text: string }> {
   const jsonPath = dirOrFile.endsWith('.json') ? dirOrFile : path.join(dirOrFile, 'model.json');
   const text = await readModelJsonText(jsonPath);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new TurboInputError(jsonPath, `not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonText(text, jsonPath);
   checkModelJsonShape(json, jsonPath);
   checkManifest(json, jsonPath);
   return { jsonPath, json, text };

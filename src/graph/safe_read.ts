@@ -11,6 +11,33 @@ import { ManifestError, TurboInputError } from '../errors';
 /** Larger than any real model.json (ViT-L's topology is ~1 MB; BLIP's full graphs a few MB). */
 export const MAX_MODEL_JSON_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The most bytes the project reads of each kind of file a user or a model directory supplies: far
+ * above any real one, low enough that a link to /dev/zero or a huge file is refused before memory
+ * runs out. One table, so every reader applies the same policy.
+ */
+export const MAX_BYTES = {
+  modelJson: MAX_MODEL_JSON_BYTES,
+  /** preprocessing.json, class names (ImageNet-21k's names are ~300 kB). */
+  sidecar: 16 << 20,
+  /** BLIP config.json. */
+  config: 16 << 20,
+  /** BLIP tokenizer.json (bert-base's is ~700 kB). */
+  tokenizer: 64 << 20,
+  /** An encoded image (JPEG/PNG/WebP) for calibration or the pipelines. */
+  image: 64 << 20,
+  /** labels.csv of a calibration folder. */
+  labelsCsv: 16 << 20,
+  /** saved_model.pb: the graph only, weights live in variables/ (ViT-L with constants folded is ~1.2 GB). */
+  savedModelPb: 2048 << 20,
+  /** The native op library (ours is ~200 kB; a debug build a few MB). */
+  opLibrary: 256 << 20,
+  /** The op library's manifest.json. */
+  opManifest: 1 << 20,
+} as const;
+
+export type FileKind = keyof typeof MAX_BYTES;
+
 /** Why a shard path from the manifest is not acceptable, or undefined if it is. */
 export function shardPathProblem(p: unknown): string | undefined {
   if (typeof p !== 'string' || p === '') return 'is not a file name';
@@ -76,13 +103,53 @@ export async function readRegularFile(file: string, maxBytes: number, missing = 
   }
 }
 
+/**
+ * A whole regular file of one kind, refused (not cut) past that kind's bound, and read no further
+ * than the bound plus one byte either way.
+ */
+export async function readWholeFile(file: string, kind: FileKind, missing = 'not found'): Promise<Buffer> {
+  const max = MAX_BYTES[kind];
+  const { data, size } = await readRegularFile(file, max + 1, missing);
+  if (size > max || data.length > max) {
+    throw new TurboInputError(file, `is ${size} bytes, more than the ${max} a ${KIND_NAMES[kind]} can be`);
+  }
+  return data;
+}
+
+const KIND_NAMES: Record<FileKind, string> = {
+  modelJson: 'model.json',
+  sidecar: 'side file',
+  config: 'config.json',
+  tokenizer: 'tokenizer.json',
+  image: 'image',
+  labelsCsv: 'labels.csv',
+  savedModelPb: 'saved_model.pb',
+  opLibrary: 'op library',
+  opManifest: 'op library manifest',
+};
+
+/**
+ * JSON.parse with an error that never quotes the text: V8's messages carry the first bytes of the
+ * input ("Unexpected token 'r', \"root:x:0:0\"..."), and the file may be a link to a secret.
+ */
+export function parseJsonText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const at = /at position (\d+)/.exec((e as Error).message);
+    const where = at ? ` at byte ${at[1]}` : text.trim() === '' ? ' (empty)' : ' (not a JSON document)';
+    throw new TurboInputError(file, `not valid JSON${where}`);
+  }
+}
+
+/** A JSON file of one kind: bounded regular-file read, then parseJsonText. */
+export async function readJsonFile(file: string, kind: FileKind, missing = 'not found'): Promise<unknown> {
+  return parseJsonText((await readWholeFile(file, kind, missing)).toString('utf8'), file);
+}
+
 /** model.json as text: a regular file of bounded size. */
 export async function readModelJsonText(file: string): Promise<string> {
-  const { data, size } = await readRegularFile(file, MAX_MODEL_JSON_BYTES + 1);
-  if (size > MAX_MODEL_JSON_BYTES) {
-    throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_MODEL_JSON_BYTES} a model.json can be`);
-  }
-  return data.toString('utf8');
+  return (await readWholeFile(file, 'modelJson')).toString('utf8');
 }
 
 /**
