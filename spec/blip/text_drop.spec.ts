@@ -2,10 +2,15 @@
 // cross-attention graphs (ITM, caption decoder, VQA question encoder), against the independent
 // Python reference (text-drop-reference.json: HF's TF layers run one by one, ranking in numpy):
 // the kept image tokens per layer, in order, and the outputs with dropping.
+import * as fsp from 'fs/promises';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { graphToArtifacts, readGraphModel, readModelJsonOnly } from '../../src/graph/model_io';
+import { graphToArtifacts, readGraphModel, readModelJsonOnly, writeGraphModel } from '../../src/graph/model_io';
+import { stripTurboModel } from '../../src/convert';
+import { describeTurbo, isTurboModel } from '../../src/rewrite/strip';
+import { encodeSavedModel } from '../../src/savedmodel/write';
 import { registerTurboOps } from '../../src/ops/register';
 import { applyTextDrop } from '../../src/rewrite/text_drop';
 import { findCrossAttention } from '../../src/rewrite/cross_attention';
@@ -99,5 +104,41 @@ describe('full-size BLIP topologies (model.json without shards)', () => {
     const g = await readModelJsonOnly(path.join(FULL, 'vqa/answer', 'model.json'));
     expect(findCrossAttention(g).layers.map((l) => l.tokensRef)).toEqual(new Array(12).fill('question_embeds'));
     expect(IMAGE_CROSS_ATTENTION_GRAPHS).not.toContain('vqa/answer');
+  });
+});
+
+describe('text-side dropping is a journaled Turbo rewrite (issue 26, item 5)', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'turbo-text-drop-'));
+  });
+  afterAll(async () => {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Every file of a graph-model directory, by name, as bytes. */
+  const filesOf = async (dir: string) => Object.fromEntries(await Promise.all((await fsp.readdir(dir)).sort().map(async (f) => [f, await fsp.readFile(path.join(dir, f))] as const)));
+
+  it.each(IMAGE_CROSS_ATTENTION_GRAPHS)('%s: --strip gives back the original directory byte for byte', async (name) => {
+    const original = path.join(BLIP_SMALL, name);
+    const dropped = path.join(tmp, `${name.replace('/', '_')}-drop`);
+    const stripped = path.join(tmp, `${name.replace('/', '_')}-stripped`);
+    const graph = await readGraphModel(original);
+    applyTextDrop(graph, { dropRate: 0.3 });
+    await writeGraphModel(graph, dropped);
+    const written = await readGraphModel(dropped);
+    expect(isTurboModel(written)).toBe(true);
+    expect(describeTurbo(written)).toBe('text-side drop_rate=0.3, drop_max=0.8');
+    await stripTurboModel(dropped, stripped);
+    const [want, got] = await Promise.all([filesOf(original), filesOf(stripped)]);
+    expect(Object.keys(got)).toEqual(Object.keys(want));
+    for (const f of Object.keys(want)) expect({ f, same: got[f].equals(want[f]) }).toEqual({ f, same: true });
+  });
+
+  it('a text-drop graph is refused for a second drop and for the vision rewrite; the SavedModel writer names the op it cannot write', async () => {
+    const graph = await readGraphModel(path.join(BLIP_SMALL, 'caption', 'decoder'));
+    applyTextDrop(graph);
+    expect(() => applyTextDrop(graph, {}, 'd/model.json')).toThrow(/^d\/model\.json: already has text-side token dropping$/);
+    expect(() => encodeSavedModel(graph, 'd/model.json')).toThrow(/^d\/model\.json: node '.*turbo_drop' runs TurboDropTokens, which has no TensorFlow kernel/);
   });
 });

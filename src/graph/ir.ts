@@ -2,7 +2,7 @@
 // pass needs (look-ups, consumers, insertion, rewiring, constants backed by weights).
 // Nodes stay as the JSON objects they were read as, so untouched parts are written back as-is.
 
-import { EditJournal, RemovedNode } from './journal';
+import { EditJournal, RemovedNode, movedNodes } from './journal';
 import { dataInputs, parseRef, shapeProto } from './refs';
 import { ModelJson, NodeDef, StoredWeight } from './types';
 import { base64ToBytes, bytesToBase64, decodeWeight } from './weights';
@@ -33,6 +33,8 @@ export class Graph {
   weightsChanged = false;
   private journal: EditJournal | undefined;
   private journalAdded = new Set<string>();
+  /** Node order when the journal started. */
+  private orderBefore: string[] = [];
   /**
    * Consumer index: producer node name -> names of the nodes reading it through a data input.
    * Kept by every Graph method that adds, removes or rewires; code that edits `node.input` directly
@@ -83,6 +85,7 @@ export class Graph {
 
   /** Starts recording additions and re-pointed inputs (see EditJournal). */
   startJournal(): EditJournal {
+    this.orderBefore = this.nodeNames();
     this.journal = { added: [], rewired: [], removed: [] };
     this.journalAdded = new Set();
     return this.journal;
@@ -94,6 +97,17 @@ export class Graph {
     if (!j) throw new Error('no journal is running');
     this.journal = undefined;
     this.journalAdded = new Set();
+    return j;
+  }
+
+  /**
+   * Stops recording, sorts the nodes topologically and records which original nodes the sort moved,
+   * so --strip can give back the original file's node order, not merely a valid one.
+   */
+  finishJournal(): EditJournal {
+    const j = this.stopJournal();
+    this.topoSort();
+    j.moved = movedNodes(this.orderBefore, this.nodeNames());
     return j;
   }
 
@@ -312,6 +326,22 @@ export class Graph {
    * Sorts nodes so every node follows its inputs, keeping the existing order where it already
    * holds (stable), and drops nothing. Throws on a cycle.
    */
+  /** Node names in list order. */
+  nodeNames(): string[] {
+    return this.nodeList.map((n) => n.name);
+  }
+
+  /**
+   * Puts the nodes in `order` (the same set of names); false, changing nothing, when the sets differ.
+   * For --strip, which restores the original file's order rather than a sort of its own.
+   */
+  reorder(order: readonly string[]): boolean {
+    if (order.length !== this.nodeList.length || !order.every((n) => this.byName.has(n)) || new Set(order).size !== order.length) return false;
+    this.nodeList.splice(0, this.nodeList.length, ...order.map((n) => this.byName.get(n)!));
+    this.positions = undefined;
+    return true;
+  }
+
   topoSort(): void {
     const sorted = this.topoOrder();
     this.nodeList.splice(0, this.nodeList.length, ...sorted);

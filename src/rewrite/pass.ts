@@ -163,8 +163,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
   // Cleanup: what the rewrite left unused (replaced shape targets, a replaced pool, constants no
   // merge needed) goes, journaled so --strip restores it; then one topological sort.
   graph.prune(edits.outputs, edits.deadBefore);
-  const journal = graph.stopJournal();
-  graph.topoSort();
+  const journal = graph.finishJournal();
 
   graph.modelJson.userDefinedMetadata = {
     ...(graph.modelJson.userDefinedMetadata ?? {}),

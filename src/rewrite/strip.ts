@@ -4,11 +4,9 @@
 
 import { GraphError } from '../errors';
 import { Graph } from '../graph/ir';
-import { isEditJournal } from '../graph/journal';
-import { TurboMerge, TurboPropAttnBias, TurboUnmerge } from '../ops/kernel_names';
+import { isEditJournal, originalOrder } from '../graph/journal';
+import { TURBO_OPS } from '../ops/op_sets';
 import type { TurboUndo } from './pass';
-
-const TURBO_OPS = new Set([TurboMerge, TurboPropAttnBias, TurboUnmerge]);
 
 export interface TurboMarks {
   /** userDefinedMetadata.turbo, if present. */
@@ -33,6 +31,8 @@ export function describeTurbo(graph: Graph): string {
   const { metadata, turboNodes } = turboMarks(graph);
   if (!metadata) return `${turboNodes} Turbo op node(s), no settings recorded`;
   const show = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+  const drop = metadata.textDrop as Record<string, unknown> | undefined;
+  if (drop && typeof drop === 'object') return `text-side drop_rate=${show(drop.dropRate)}, drop_max=${show(drop.dropMax)}`;
   return `r=${show(metadata.r)}, alpha=${show(metadata.alpha)}`;
 }
 
@@ -70,7 +70,14 @@ export function stripTurbo(graph: Graph, source: string): void {
   delete meta.turbo;
   if (undo.hadMetadata) json.userDefinedMetadata = meta;
   else delete json.userDefinedMetadata;
-  graph.topoSort();
+  restoreNodeOrder(graph, undo, source);
+}
+
+/** The original file's node order where the record has it; a topological sort for older records. */
+function restoreNodeOrder(graph: Graph, undo: TurboUndo, source: string): void {
+  if (!undo.moved) return graph.topoSort();
+  const order = originalOrder(graph.nodeNames(), undo.moved);
+  if (!order || !graph.reorder(order)) throw new GraphError(source, 'the Turbo undo record does not match the graph\'s nodes (edited after conversion?)');
 }
 
 function undoRecord(graph: Graph, source: string): TurboUndo {

@@ -2,7 +2,8 @@
 // TurboDropTokens node keeps the most-attended image tokens, and layer i + 1 projects its keys and
 // values from those, with the matching mask entries. Nodes of the K/V projections that the
 // converter shares between layers (grappler merges identical Reshapes of the image tokens) are
-// cloned for each later layer, so every layer reads its own token set.
+// cloned for each later layer, so every layer reads its own token set. Like the vision rewrite it
+// is journaled under userDefinedMetadata.turbo, so --strip restores the original graph exactly.
 
 import { GraphError, OptionsError } from '../errors';
 import { Graph, boolAttr, dataInputs, floatAttr, formatRef, intAttr, parseRef } from '../graph/ir';
@@ -11,6 +12,8 @@ import { DROP_GRAPH_ATTRS, TurboDropTokens, TurboDropTokensAttrs } from '../ops/
 import { DEFAULT_DROP_ATTRS } from '../ops/drop_tokens';
 import { CrossAttention, findCrossAttention } from './cross_attention';
 import { definedFields } from '../turbo/options';
+import { isTurboModel } from './strip';
+import { TOOL_VERSION, TurboUndo } from './pass';
 
 export type TextDropOptions = Omit<TurboDropTokensAttrs, 'layer'>;
 
@@ -20,11 +23,13 @@ export interface TextDropSummary {
   dropNodes: string[];
 }
 
-/** Metadata key: the settings a text graph was rewritten with. */
-export const TEXT_DROP_METADATA = 'turbo_text_drop';
+/** Where earlier versions kept the settings, without an undo record; still recognised, never written. */
+const LEGACY_TEXT_DROP_METADATA = 'turbo_text_drop';
 
 export function isTextDropModel(graph: Graph): boolean {
-  return graph.modelJson.userDefinedMetadata?.[TEXT_DROP_METADATA] !== undefined || graph.nodes.some((n) => n.op === TurboDropTokens);
+  const meta = graph.modelJson.userDefinedMetadata;
+  const turbo = meta?.turbo as { textDrop?: unknown } | undefined;
+  return turbo?.textDrop !== undefined || meta?.[LEGACY_TEXT_DROP_METADATA] !== undefined || graph.nodes.some((n) => n.op === TurboDropTokens);
 }
 
 export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = {}, source = 'model.json'): TextDropSummary {
@@ -32,6 +37,8 @@ export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = 
   if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new OptionsError('--drop-rate', `must be in [0, 1], got ${options.dropRate}`);
   if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new OptionsError('--drop-max', `must be in [0, 1], got ${options.dropMax}`);
   if (isTextDropModel(graph)) throw new GraphError(source, 'already has text-side token dropping');
+  // One undo record per graph: a graph Turbo already rewrote could not be stripped back through both.
+  if (isTurboModel(graph)) throw new GraphError(source, 'is already a Turbo model; apply text-side dropping to the original graph');
   const report = findCrossAttention(graph);
   const layers = report.layers;
   if (layers.length === 0) {
@@ -43,6 +50,9 @@ export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = 
   if (other) throw new GraphError(source, `cross-attention layers read different token tensors (${tokens}, ${other.tokensRef})`);
 
   const shared = sharedProjectionNodes(layers);
+  const signature = graph.modelJson.signature === undefined ? null : JSON.parse(JSON.stringify(graph.modelJson.signature));
+  const hadMetadata = graph.modelJson.userDefinedMetadata !== undefined;
+  graph.startJournal();
   const dropNodes: string[] = [];
   let tokensRef = tokens;
   let maskRef = layers[0].maskAdd.ref;
@@ -55,11 +65,16 @@ export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = 
     readTokensFrom(graph, layers[i + 1], tokens, tokensRef, shared);
     graph.setInput(layers[i + 1].maskAdd.node, layers[i + 1].maskAdd.input, maskRef);
   }
+  const journal = graph.finishJournal();
   graph.modelJson.userDefinedMetadata = {
     ...(graph.modelJson.userDefinedMetadata ?? {}),
-    [TEXT_DROP_METADATA]: { drop_rate: options.dropRate, drop_max: options.dropMax, first_token_only: options.firstTokenOnly, layers: layers.length },
+    turbo: {
+      tool: 'tfjs-turbo',
+      version: TOOL_VERSION,
+      textDrop: { dropRate: options.dropRate, dropMax: options.dropMax, firstTokenOnly: options.firstTokenOnly, layers: layers.length },
+      undo: { ...journal, signature, hadMetadata } satisfies TurboUndo,
+    },
   };
-  graph.topoSort();
   return { crossAttentionLayers: layers.length, dropNodes };
 }
 

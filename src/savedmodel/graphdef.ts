@@ -18,9 +18,10 @@ import { AttrValue, NodeDef, StoredWeight, TensorProto } from '../graph/types';
 import { FuseOptions, fuseForTensorFlow } from './fuse';
 import { lowerForTensorFlow } from './lower';
 import { TF_GRAPH_DEF_VERSION } from './proto';
+import { NATIVE_TURBO_OPS, TURBO_OPS as ALL_TURBO_OPS } from '../ops/op_sets';
 
 /** The Turbo ops as the native op library registers them. */
-export const TURBO_OPS = new Set(['TurboMerge', 'TurboPropAttnBias', 'TurboUnmerge']);
+export const TURBO_OPS = NATIVE_TURBO_OPS;
 
 export interface GraphDefObject {
   node: Record<string, unknown>[];
@@ -30,6 +31,7 @@ export interface GraphDefObject {
 
 /** The GraphDef of `graph`; errors name `source` (the model.json it came from). `fuse` false writes the ops as they are. */
 export function toGraphDef(graph: Graph, source: string, fuse: FuseOptions | false = {}): GraphDefObject {
+  refuseNonNativeOps(graph, source);
   let lowered = lowerForTensorFlow(graph.nodes, source);
   if (fuse !== false) lowered = fuseForTensorFlow(lowered, (name) => constValue(graph, name), fuse).nodes;
   const nodes = lowered.map((n) => toNodeDef(graph, n, source));
@@ -48,6 +50,14 @@ function constValue(graph: Graph, name: string): Float32Array | Int32Array | und
   if (!w || (w.spec.dtype !== 'float32' && w.spec.dtype !== 'int32')) return undefined;
   const v = decodeWeight(w);
   return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
+}
+
+/** A Turbo op with no TensorFlow kernel would only fail later, when TensorFlow loads the graph. */
+function refuseNonNativeOps(graph: Graph, source: string): void {
+  const node = graph.nodes.find((n) => ALL_TURBO_OPS.has(n.op) && !NATIVE_TURBO_OPS.has(n.op));
+  if (node) {
+    throw new GraphError(source, `node '${node.name}' runs ${node.op}, which has no TensorFlow kernel (BLIP's text-side dropping runs in tfjs only); write this graph as a tfjs graph model`);
+  }
 }
 
 /** Whether the graph needs the Turbo op library to run. */
