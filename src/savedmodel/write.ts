@@ -40,6 +40,10 @@ export interface SavedModelInfo {
   signature: SignatureDefObject;
   /** Whether the graph contains Turbo ops (loading needs the native op library). */
   turboOps: boolean;
+  /** The written GraphDef's node names: what a session can fetch (the fuse pass removes some of the graph's). */
+  nodes: string[];
+  /** Each Placeholder's dtype (DT_...), what a session must be fed. */
+  placeholders: Record<string, string>;
   bytes: number;
 }
 
@@ -49,6 +53,10 @@ export function encodeSavedModel(graph: Graph, source = 'model.json', blockSigna
   const blocks = blockSignature ? { [BLOCKS_SIGNATURE]: blockOutputsSignature(graph, signature, source) } : {};
   const graphDef = toGraphDef(graph, source, fuse === false ? false : fuse === true ? {} : fuse);
   const turboOps = usesTurboOps(graph);
+  const nodes = graphDef.node.map((n) => String(n.name));
+  const placeholders = Object.fromEntries(
+    graphDef.node.filter((n) => n.op === 'Placeholder').map((n) => [String(n.name), String((n.attr as Record<string, { type?: string }>).dtype?.type ?? 'DT_FLOAT')]),
+  );
   const SavedModel = protoType('SavedModel');
   const metaGraph = {
     metaInfoDef: {
@@ -63,7 +71,7 @@ export function encodeSavedModel(graph: Graph, source = 'model.json', blockSigna
   const message = SavedModel.fromObject({ savedModelSchemaVersion: 1, metaGraphs: [metaGraph] });
   const problem = SavedModel.verify(message);
   if (problem) throw new Error(`SavedModel message is invalid: ${problem}`);
-  return { data: SavedModel.encode(message).finish(), info: { signature, turboOps } };
+  return { data: SavedModel.encode(message).finish(), info: { signature, turboOps, nodes, placeholders } };
 }
 
 export async function writeSavedModel(graph: Graph, dir: string, opts: SavedModelWriteOptions = {}): Promise<SavedModelInfo> {
