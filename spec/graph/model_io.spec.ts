@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../../src/errors';
 import { Graph, decodeWeight } from '../../src/graph/ir';
-import { graphToArtifacts, readGraphModel, writeGraphModel } from '../../src/graph/model_io';
+import { graphToArtifacts, pythonFloat, readGraphModel, stringify, writeGraphModel } from '../../src/graph/model_io';
 import { FIXTURES } from '../helpers/parity';
 
 const HF_VIT_SMALL = path.join(FIXTURES, 'hf', 'vit-small');
@@ -145,4 +145,17 @@ test('an interrupted write leaves neither the output nor a temporary directory',
     }),
   ).rejects.toThrow('interrupted');
   expect(fs.readdirSync(tmp)).toEqual([]);
+});
+
+test("python-style model.json writes floats as Python's repr does (values and strings from Python 3.11)", () => {
+  const cases: [number, string][] = [
+    [0, '0.0'], [1, '1.0'], [-1, '-1.0'], [100, '100.0'], [-0, '-0.0'], [0.2, '0.2'], [1e-5, '1e-05'], [1e-4, '0.0001'],
+    [0.0001234, '0.0001234'], [1e16, '1e+16'], [1.5e16, '1.5e+16'], [123456789012345.6, '123456789012345.6'],
+    [9.999999747378752e-6, '9.999999747378752e-06'], [3.4028234663852886e38, '3.4028234663852886e+38'], [0.1 + 0.2, '0.30000000000000004'], [1e-12, '1e-12'],
+  ];
+  for (const [x, py] of cases) expect([x, pythonFloat(x)]).toEqual([x, py]);
+  // Only float-valued keys: ints such as shapes and "i" attributes stay as they are.
+  expect(stringify({ attr: { epsilon: { f: 0 }, axis: { i: '1' }, l: { list: { f: [1, 0.5] } } }, shape: [1, 2] }, 'python')).toBe(
+    '{"attr": {"epsilon": {"f": 0.0}, "axis": {"i": "1"}, "l": {"list": {"f": [1.0, 0.5]}}}, "shape": [1, 2]}',
+  );
 });

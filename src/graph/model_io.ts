@@ -191,20 +191,37 @@ function splitLike(parts: Uint8Array[], paths: string[], sizes: number[]): { pat
   });
 }
 
+/**
+ * Keys whose numbers Python wrote as floats: attribute values ("f", single or in a list) and
+ * quantization parameters. Python prints 0.0 and 1e-05 where JavaScript prints 0 and 0.00001.
+ */
+const PYTHON_FLOAT_KEYS = new Set(['f', 'scale', 'min']);
+
 /** JSON in the style the model was read in. */
 export function stringify(value: unknown, style: JsonStyle): string {
   if (style === 'compact') return JSON.stringify(value);
-  const enc = (v: unknown): string => {
-    if (Array.isArray(v)) return `[${v.map(enc).join(', ')}]`;
+  const enc = (v: unknown, floats: boolean): string => {
+    if (Array.isArray(v)) return `[${v.map((x) => enc(x, floats)).join(', ')}]`;
     if (v && typeof v === 'object') {
       return `{${Object.entries(v)
         .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => `${JSON.stringify(k)}: ${enc(x)}`)
+        .map(([k, x]) => `${JSON.stringify(k)}: ${enc(x, PYTHON_FLOAT_KEYS.has(k))}`)
         .join(', ')}}`;
     }
+    if (floats && typeof v === 'number' && Number.isFinite(v)) return pythonFloat(v);
     return JSON.stringify(v) ?? 'null';
   };
-  return enc(value);
+  return enc(value, false);
+}
+
+/** A float as Python's repr writes it: the same shortest digits, Python's switch to exponents. */
+export function pythonFloat(x: number): string {
+  if (Object.is(x, -0)) return '-0.0';
+  const [mantissa, exp] = x.toExponential().split('e');
+  const e = Number(exp);
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  const plain = x.toFixed(Math.max(0, (mantissa.replace('-', '').replace('.', '').length - 1) - e));
+  return plain.includes('.') ? plain : `${plain}.0`;
 }
 
 /** The graph as in-memory artifacts: `tf.loadGraphModel(tf.io.fromMemory(graphToArtifacts(g)))`. */
