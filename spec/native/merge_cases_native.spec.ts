@@ -68,6 +68,7 @@ describeNative('native TurboMerge on the tensorflow backend', () => {
     { name: 'ViT-B block 3 with sizes', B: 1, N: 158, C: 768, d: 64, r: 16, p: 1, sized: true },
     { name: 'no class token, r clamped', B: 3, N: 25, C: 8, d: 4, r: 50, p: 0, sized: true },
     { name: 'DeiT (2 protected), ties', B: 2, N: 40, C: 16, d: 3, r: 9, p: 2, sized: false, ties: true },
+    { name: 'NaN class-token attention ranks last', B: 2, N: 41, C: 8, d: 4, r: 12, p: 1, sized: false, nan: true },
   ];
   test.each(shapes.map((s) => [s.name, s] as const))('bit-exact vs the TS reference: %s', (_name, s) => {
     const rand = mulberry32(s.N * 7919 + s.C);
@@ -75,7 +76,8 @@ describeNative('native TurboMerge on the tensorflow backend', () => {
     const gen = (k: number) => Float32Array.from({ length: k }, () => ('ties' in s ? Math.floor(rand() * 3) - 1 : rand() * 2 - 1));
     const x = gen(s.B * s.N * s.C);
     const metric = gen(s.B * s.N * s.d);
-    const cls = Float32Array.from({ length: s.B * s.N }, () => ('ties' in s ? 0.25 : rand() / s.N));
+    // nan: every third token's class attention NaN (its E is NaN), among finite ones.
+    const cls = Float32Array.from({ length: s.B * s.N }, (_, i) => ('ties' in s ? 0.25 : 'nan' in s && i % 3 === 0 ? NaN : rand() / s.N));
     const size = s.sized ? Float32Array.from({ length: s.B * s.N }, () => 1 + Math.floor(rand() * 4)) : null;
     const attrs: TurboMergeAttrs = { r: s.r, alpha: 0.75, beta: 0.5, gamma: 3, layer: 1, protectedTokens: s.p, rThreshold: 0 };
     const r = effectiveR(s.r, s.N, s.p, 0);

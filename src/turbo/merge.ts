@@ -78,7 +78,7 @@ export function bipartiteMatch(
       best[a] = bestJ;
       score[a] = bestCos - c * clsAttn[b * n + srcIdx[a]];
     }
-    order.sort((x, y) => score[y] - score[x] || x - y);
+    order.sort((x, y) => ranksBefore(score[x], x, score[y], y));
 
     // Output: protected, unmerged sources, destinations (original order).
     const row = b * n;
@@ -94,6 +94,17 @@ export function bipartiteMatch(
     }
   }
   return { batch, n, nOut, dest };
+}
+
+/**
+ * Sort comparator: larger E first, then the lower source index (stable). A NaN E (NaN class-token
+ * attention) ranks as -inf, last, as in merge_core.h: `b - a` alone is inconsistent on NaN and
+ * leaves the order to the engine's sort.
+ */
+function ranksBefore(a: number, ia: number, b: number, ib: number): number {
+  const ka = Number.isNaN(a) ? -Infinity : a;
+  const kb = Number.isNaN(b) ? -Infinity : b;
+  return ka > kb ? -1 : ka < kb ? 1 : ia - ib;
 }
 
 /** u[iu .. iu+d) · v[iv .. iv+d), in four independent partial sums (shorter add chains: ~20 % faster in V8). */
