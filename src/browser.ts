@@ -1,16 +1,19 @@
 // tfjs-turbo for the browser (and any bundler): the ops, their registration, loading a Turbo model
 // from a URL or tf.io handler, warm-up, and preprocessing from pixels. Nothing here imports Node;
 // conversion, file IO, sharp and the embedded model are in the Node entry (src/index.ts), which
-// re-exports all of this. Importing the package registers the Turbo ops, so a converted model
-// also loads with plain tf.loadGraphModel.
+// re-exports all of this. Importing the package registers the Turbo ops and kernels, so a converted
+// model also loads with plain tf.loadGraphModel, and does nothing else (no backend is selected).
 import { registerTurboOps } from './ops/register_core';
 
 registerTurboOps();
 
-export { registerTurboOps, registerFusedKernels, unregisterFusedKernels } from './ops/register_core';
+export { registerTurboOps } from './ops/register_core';
 export type { RegisterOptions } from './ops/register_core';
-export { turboMerge, setCompositeMatching } from './ops/turbo_merge';
-export type { TurboMergeOptions, MergeResult, CompositeMatching } from './ops/turbo_merge';
+export { registerTurboKernels, registerFusedKernels, unregisterFusedKernels, hasFusedKernel } from './ops/kernel_registry';
+export { COMPOSITE_MATCHING_FLAG, setCompositeMatching } from './ops/flags';
+export type { CompositeMatching } from './ops/flags';
+export { turboMerge } from './ops/turbo_merge';
+export type { TurboMergeOptions, MergeResult } from './ops/turbo_merge';
 export { turboUnmerge } from './ops/turbo_unmerge';
 export { proportionalAttentionBias } from './ops/prop_attn_bias';
 export { loadTurboModel, warmup } from './runtime/load_web';

@@ -1,14 +1,18 @@
 // tfjs-turbo public API for Node (the `node` condition of the exports map): everything the browser
 // entry (src/browser.ts) has, plus conversion, file IO, sharp preprocessing, backend selection and
-// loading from local directories. Importing the package registers the Turbo ops, so a converted
-// model loads with plain tf.loadGraphModel.
+// loading from local directories. Importing the package registers the Turbo ops and kernels, so a
+// converted model loads with plain tf.loadGraphModel, and does nothing else: no backend is loaded
+// or selected (useBackend does that), no file is read.
 import { registerTurboOps } from './ops/register';
 
 registerTurboOps();
 
-export { registerTurboOps, registerFusedKernels, unregisterFusedKernels } from './ops/register';
-export { turboMerge, setCompositeMatching } from './ops/turbo_merge';
-export type { TurboMergeOptions, MergeResult, CompositeMatching } from './ops/turbo_merge';
+export { registerTurboOps, registerTurboKernels, registerFusedKernels, unregisterFusedKernels, hasFusedKernel } from './ops/register';
+export type { RegisterOptions } from './ops/register';
+export { COMPOSITE_MATCHING_FLAG, setCompositeMatching } from './ops/flags';
+export type { CompositeMatching } from './ops/flags';
+export { turboMerge } from './ops/turbo_merge';
+export type { TurboMergeOptions, MergeResult } from './ops/turbo_merge';
 export { turboUnmerge } from './ops/turbo_unmerge';
 export { proportionalAttentionBias } from './ops/prop_attn_bias';
 export { loadTurboModel } from './runtime/load';

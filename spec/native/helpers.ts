@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { turboOpLibraryPath } from '../../src/native/op_library';
 import { TurboMerge } from '../../src/ops/kernel_names';
+import { hasFusedKernel } from '../../src/ops/kernel_registry';
 import { nativeInstalled } from '../helpers/backends';
 import { notTested } from '../helpers/required';
 
@@ -29,7 +30,7 @@ export function describeNative(name: string, suite: () => void): void {
 
 /** Throws unless the active backend runs TurboMerge with the native kernel. */
 export function expectNativeKernel(): void {
-  if (tf.getBackend() !== 'tensorflow' || !tf.getKernel(TurboMerge, 'tensorflow')) {
+  if (tf.getBackend() !== 'tensorflow' || !hasFusedKernel(TurboMerge, 'tensorflow')) {
     throw new Error(`the native TurboMerge kernel is not registered on ${tf.getBackend()}`);
   }
 }

@@ -2,14 +2,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFusedKernels, unregisterFusedKernels } from '../../src/ops/register';
+import { hasFusedKernel, registerFusedKernels, unregisterFusedKernels } from '../../src/ops/register';
 import { TurboMerge } from '../../src/ops/kernel_names';
 import { JS_BACKENDS } from '../helpers/backends';
 
 /** The backends every op spec runs on (tfjs' describeWithFlags(ALL_ENVS) in spirit): spec/helpers/backends.ts's list. */
 export const BACKENDS = JS_BACKENDS;
 
-/** 'fused': the cpu/wasm kernels registered by registerFusedKernels; 'composite': tfjs core ops. */
+/** 'fused': the cpu/wasm kernels registered by registerFusedKernels; 'composite': the kernel made of tfjs core ops. */
 export const PATHS = ['fused', 'composite'] as const;
 export type KernelPath = (typeof PATHS)[number];
 
@@ -18,11 +18,11 @@ export function pathsFor(backend: string): readonly KernelPath[] {
   return backend === 'cpu' || backend === 'wasm' ? PATHS : ['composite'];
 }
 
-/** Registers or removes the fused kernels, and checks the switch took effect for the active backend. */
+/** Registers the fused or the composite kernels, and checks the switch took effect for the active backend. */
 export function useKernelPath(p: KernelPath): void {
   if (p === 'fused') registerFusedKernels();
   else unregisterFusedKernels();
-  const has = tf.getKernel(TurboMerge, tf.getBackend()) !== undefined;
+  const has = hasFusedKernel(TurboMerge, tf.getBackend());
   if (has !== (p === 'fused')) throw new Error(`kernel path ${p} not in effect on ${tf.getBackend()}`);
 }
 

@@ -1,11 +1,12 @@
-// The on-device composite TurboMerge (matching with tfjs ops, no read-back; setCompositeMatching('device')
-// selects it) against the official merge cases and the TURBO.md worked example, on cpu and wasm
+// The on-device composite TurboMerge (matching with tfjs ops, no read-back; the
+// TURBO_COMPOSITE_MATCHING flag set to 'device' selects it) against the official merge cases and the TURBO.md worked example, on cpu and wasm
 // (and tensorflow when tfjs-node is installed) with the fused kernels removed; and token for token
 // against the read-back composite on random inputs with ties. The browser suite
 // (spec/browser/browser.spec.ts) runs the same cases on webgl.
 import * as tf from '@tensorflow/tfjs-core';
+import { COMPOSITE_MATCHING_FLAG } from '../../src/ops/flags';
 import { registerFusedKernels } from '../../src/ops/register';
-import { setCompositeMatching, turboMerge } from '../../src/ops/turbo_merge';
+import { turboMerge } from '../../src/ops/turbo_merge';
 import { useBackend } from '../../src/runtime/backend';
 import { withNative } from '../helpers/backends';
 import { BACKENDS, firstRowMismatch, leakedTensors, loadMergeCases, useKernelPath } from './helpers';
@@ -18,10 +19,10 @@ describe.each(withNative(BACKENDS))('%s backend, matching on the device', (backe
   beforeAll(async () => {
     await useBackend(backend);
     useKernelPath('composite');
-    setCompositeMatching('device');
+    tf.env().set(COMPOSITE_MATCHING_FLAG, 'device');
   });
   afterAll(() => {
-    setCompositeMatching('auto');
+    tf.env().set(COMPOSITE_MATCHING_FLAG, 'auto');
     registerFusedKernels();
   });
 
@@ -70,9 +71,9 @@ describe.each(withNative(BACKENDS))('%s backend, matching on the device', (backe
       return out;
     };
     const device = run();
-    setCompositeMatching('readback');
+    tf.env().set(COMPOSITE_MATCHING_FLAG, 'readback');
     const readback = run();
-    setCompositeMatching('device');
+    tf.env().set(COMPOSITE_MATCHING_FLAG, 'device');
     expect(device.assignment).toEqual(readback.assignment);
     expect(device.size).toEqual(readback.size);
     expect(firstRowMismatch(device.x, readback.x, 1e-6)).toBeNull();

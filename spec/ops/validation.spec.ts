@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { turboMerge, TurboMergeOptions } from '../../src/ops/turbo_merge';
 import { turboUnmerge } from '../../src/ops/turbo_unmerge';
 import { proportionalAttentionBias } from '../../src/ops/prop_attn_bias';
-import { registerTurboOps, unregisterFusedKernels } from '../../src/ops/register';
+import { hasFusedKernel, registerTurboOps, unregisterFusedKernels } from '../../src/ops/register';
 import { TurboMerge, TurboPropAttnBias, TurboUnmerge } from '../../src/ops/kernel_names';
 import { useBackend } from '../../src/runtime/backend';
 import { bipartiteMatch } from '../../src/turbo/merge';
@@ -172,12 +172,24 @@ describe('registerTurboOps', () => {
     }
   });
 
+  test('fusedKernels: false puts the composite in place of the fused kernels, and a plain call keeps that choice', () => {
+    registerTurboOps({ fusedKernels: false });
+    for (const backend of BACKENDS) {
+      expect(tf.getKernel(TurboMerge, backend)).toBeDefined();
+      expect(hasFusedKernel(TurboMerge, backend)).toBe(false);
+    }
+    registerTurboOps();
+    expect(hasFusedKernel(TurboMerge, 'cpu')).toBe(false);
+    registerTurboOps({ fusedKernels: true });
+    for (const backend of BACKENDS) expect(hasFusedKernel(TurboMerge, backend)).toBe(true);
+  });
+
   test('registers the fused kernels again after unregisterFusedKernels', () => {
     unregisterFusedKernels();
-    expect(tf.getKernel(TurboMerge, 'cpu')).toBeUndefined();
-    registerTurboOps();
-    expect(tf.getKernel(TurboMerge, 'cpu')).toBeDefined();
-    expect(tf.getKernel(TurboMerge, 'wasm')).toBeDefined();
+    expect(hasFusedKernel(TurboMerge, 'cpu')).toBe(false);
+    registerTurboOps({ fusedKernels: true });
+    expect(hasFusedKernel(TurboMerge, 'cpu')).toBe(true);
+    expect(hasFusedKernel(TurboMerge, 'wasm')).toBe(true);
   });
 });
 

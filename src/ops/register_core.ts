@@ -1,42 +1,34 @@
-// One call that makes Turbo models runnable: the fused kernels (cpu, wasm) with registerKernel,
-// and the graph ops (TurboMerge, TurboPropAttnBias, TurboUnmerge, TurboDropTokens) with registerOp, so
+// One call that makes Turbo models runnable: the Turbo kernels for every registered backend
+// (kernel_registry.ts: fused where there is one, the composite elsewhere) and the graph ops
+// (TurboMerge, TurboPropAttnBias, TurboUnmerge, TurboDropTokens) with registerOp, so
 // tf.loadGraphModel can execute a model.json written by convert-with-turbo. Idempotent.
 // Browser-safe: nothing here touches Node. Kernels that need Node (the tensorflow backend's
-// native op library) join through addKernelSource from src/ops/register.ts, the Node module.
+// native op library) join through addBackendKernels from src/ops/register.ts, the Node module.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerOp } from '@tensorflow/tfjs-converter';
 import type { GraphNode } from '@tensorflow/tfjs-converter';
 import { TurboDropTokens, TurboMerge, TurboMergeAttrs, TurboPropAttnBias, TurboUnmerge, decodeMergeAttrs } from './kernel_names';
-import { cpuKernels } from './kernels/cpu/turbo_merge';
-import { wasmKernels } from './kernels/wasm/turbo_merge';
+import { registerFusedKernels, registerTurboKernels, unregisterFusedKernels } from './kernel_registry';
 import { checkMergeInputs, mergeAttrs, runMerge } from './turbo_merge';
 import { proportionalAttentionBias } from './prop_attn_bias';
 import { turboUnmerge } from './turbo_unmerge';
 import { decodeDropAttrs, dropTokens } from './drop_tokens';
 
-/** A set of fused kernels: the ones usable now (registered) and all it may have registered (removed). */
-export interface KernelSource {
-  available(): readonly tf.KernelConfig[];
-  all: readonly tf.KernelConfig[];
-}
-
-const jsKernels = [...cpuKernels, ...wasmKernels];
-const sources: KernelSource[] = [{ available: () => jsKernels, all: jsKernels }];
-
-/** Adds kernels that registerFusedKernels registers and unregisterFusedKernels removes (once per source). */
-export function addKernelSource(source: KernelSource): void {
-  if (!sources.includes(source)) sources.push(source);
-}
-
 let registered = false;
 
 export interface RegisterOptions {
-  /** Register the fused cpu/wasm kernels (default true). Off: every backend runs the composite ops. */
+  /**
+   * true: fused kernels wherever a backend has them (as on import); false: the composite on every
+   * backend (unregisterFusedKernels). Unset keeps the current choice, so the registration that
+   * loadTurboModel and friends do never undoes an app's.
+   */
   fusedKernels?: boolean;
 }
 
 export function registerTurboOps(options: RegisterOptions = {}): void {
-  if (options.fusedKernels ?? true) registerFusedKernels();
+  if (options.fusedKernels === true) registerFusedKernels();
+  else if (options.fusedKernels === false) unregisterFusedKernels();
+  else registerTurboKernels();
   if (registered) return;
   registered = true;
   registerOp(TurboMerge, mergeNode);
@@ -51,20 +43,6 @@ function dropNode(node: GraphNode): tf.Tensor[] {
   const attrs = decodeDropAttrs((name) => node.attrs[name]);
   const out = dropTokens(probs as tf.Tensor4D, tokens as tf.Tensor3D, mask, reference.shape[1] ?? 0, attrs);
   return [out.tokens, out.mask, out.kept];
-}
-
-/** The cpu and wasm kernels, and those of any added source (in Node: the tensorflow backend's native ops). */
-export function registerFusedKernels(): void {
-  for (const s of sources) {
-    for (const k of s.available()) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  }
-}
-
-/** Removes the fused kernels, so tests and benchmarks can run the composite path on cpu/wasm. */
-export function unregisterFusedKernels(): void {
-  for (const s of sources) {
-    for (const k of s.all) if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
-  }
 }
 
 /**

@@ -1,11 +1,10 @@
 // turboMerge: the public op. Validates its arguments (messages name the argument), then runs the
-// fused kernel of the active backend if there is one (cpu, wasm) and the composite otherwise.
+// TurboMerge kernel registered for the active backend (src/ops/kernel_registry.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TURBO_OPTIONS, count, finite } from '../turbo/options';
-import { fusedOrComposite } from './dispatch';
 import { TurboMerge, TurboMergeAttrs } from './kernel_names';
-import { MergeResult, turboMergeComposite } from './kernels/composite/turbo_merge';
-import { turboMergeOnDevice } from './kernels/composite/turbo_merge_device';
+import type { MergeResult } from './kernels/composite/merge_readback';
+import { runTurboKernel } from './run_kernel';
 
 export type { MergeResult };
 
@@ -112,41 +111,10 @@ export function turboMerge(
   }
 }
 
-/**
- * How backends without a fused kernel match tokens. 'readback': on the CPU after reading metric and
- * clsAttn back (a sort in JS; cheap where tensors live in CPU memory). 'device': with tfjs ops on
- * the backend, no read-back (src/ops/kernels/composite/turbo_merge_device.ts). 'auto' (default):
- * 'readback' on every backend: measured in headless Chromium on SwiftShader (docs/BENCHMARKS.md,
- * bench-browser), the on-device matching was 11x slower warm on webgl and 3 % slower on webgpu.
- * A real GPU pays more for the read-back stall; 'device' is there to try it.
- */
-export type CompositeMatching = 'auto' | 'device' | 'readback';
-
-/** Backends where 'auto' matches on the device: none while read-back measures faster everywhere. */
-const DEVICE_MATCHING_BACKENDS = new Set<string>([]);
-let compositeMatching: CompositeMatching = 'auto';
-
-/** Chooses how the composite TurboMerge matches tokens (see CompositeMatching); returns the previous choice. */
-export function setCompositeMatching(mode: CompositeMatching): CompositeMatching {
-  if (mode !== 'auto' && mode !== 'device' && mode !== 'readback') {
-    throw new Error(`setCompositeMatching: mode must be 'auto', 'device' or 'readback', got ${String(mode)}`);
-  }
-  const previous = compositeMatching;
-  compositeMatching = mode;
-  return previous;
-}
-
-function matchOnDevice(): boolean {
-  return compositeMatching === 'device' || (compositeMatching === 'auto' && DEVICE_MATCHING_BACKENDS.has(tf.getBackend()));
-}
-
-/** Kernel dispatch without validation; the graph executor calls this after checkMergeInputs. */
+/** The kernel call without validation; the graph executor calls this after checkMergeInputs. */
 export function runMerge(x: tf.Tensor3D, metric: tf.Tensor3D, clsAttn: tf.Tensor2D, size: tf.Tensor2D | null, attrs: TurboMergeAttrs): MergeResult {
   const inputs: tf.NamedTensorMap = size ? { x, metric, clsAttn, size } : { x, metric, clsAttn };
-  const composite = () => (matchOnDevice() ? turboMergeOnDevice(x, metric, clsAttn, size, attrs) : turboMergeComposite(x, metric, clsAttn, size, attrs));
-  const out = fusedOrComposite<MergeResult | tf.Tensor[]>(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap, composite);
-  if (!Array.isArray(out)) return out;
-  const [xOut, sizeOut, assignment] = out;
+  const [xOut, sizeOut, assignment] = runTurboKernel(TurboMerge, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   return { x: xOut as tf.Tensor3D, size: sizeOut as tf.Tensor2D, assignment: assignment as tf.Tensor2D };
 }
 

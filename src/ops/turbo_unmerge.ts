@@ -2,8 +2,7 @@
 // row of the output token it was merged into, restoring the token count and order.
 import * as tf from '@tensorflow/tfjs-core';
 import { TurboUnmerge } from './kernel_names';
-import { fusedOrComposite } from './dispatch';
-import { turboUnmergeComposite } from './kernels/composite/turbo_merge';
+import { runTurboKernel } from './run_kernel';
 
 /** y [B, N', C] and the assignment [B, N] from turboMerge → [B, N, C]. */
 export function turboUnmerge(y: tf.Tensor, assignment: tf.Tensor): tf.Tensor3D {
@@ -13,5 +12,5 @@ export function turboUnmerge(y: tf.Tensor, assignment: tf.Tensor): tf.Tensor3D {
   if (assignment.shape[0] !== y.shape[0]) {
     throw new Error(`turboUnmerge: assignment batch ${assignment.shape[0]} does not match y batch ${y.shape[0]}`);
   }
-  return fusedOrComposite(TurboUnmerge, { y, assignment }, {}, () => turboUnmergeComposite(y as tf.Tensor3D, assignment as tf.Tensor2D));
+  return runTurboKernel(TurboUnmerge, { y, assignment }) as tf.Tensor3D;
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readGraphModel } from '../../../src/graph/model_io';
 import { TurboMerge } from '../../../src/ops/kernel_names';
-import { registerTurboOps } from '../../../src/ops/register';
+import { hasFusedKernel, registerTurboOps } from '../../../src/ops/register';
 import { useBackend } from '../../../src/runtime/backend';
 import { readInputs } from '../inputs';
 import { MODELS, cloneGraph, turboGraph } from '../models';
@@ -38,9 +38,8 @@ async function load(req: Extract<Request, { cmd: 'load' }>): Promise<LoadReply> 
     out.push({ r: v.r, alpha: v.alpha, tokensAfterBlock: t.tokens, flopRatio: t.flopRatio, nodes: t.graph.nodes.length });
     runners.push(await tfjsRunner(`${engine} r=${v.r}`, t.graph, inputs));
   }
-  // A kernel registered for TurboMerge on this backend (the fused cpu/wasm ones, the op library on
-  // tensorflow) is what runMerge dispatches to; without one it runs the composite.
-  return { engine: describe(), merge: tf.getKernel(TurboMerge, tf.getBackend()) ? 'native' : 'composite', variants: out };
+  // The fused kernel (the op library on tensorflow) when this backend has one, else the composite.
+  return { engine: describe(), merge: hasFusedKernel(TurboMerge, tf.getBackend()) ? 'native' : 'composite', variants: out };
 }
 
 function describe(): string {

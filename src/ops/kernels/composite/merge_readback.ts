@@ -1,7 +1,8 @@
-// Composite Turbo ops from tfjs core ops, for backends without a fused kernel (webgl, webgpu,
-// tfjs-node's 'tensorflow'). The heavy part, the size-weighted merge of x [B, N, C], runs on the
-// backend as a one-hot matmul (exact sums; wasm and webgl have no UnsortedSegmentSum). The matching
-// itself needs a sort and reads back only metric [B, N, d] and clsAttn [B, N], which are small.
+// The composite TurboMerge's read-back matching: for backends without a fused kernel (webgl,
+// webgpu, tfjs-node's 'tensorflow' without the op library). The heavy part, the size-weighted merge
+// of x [B, N, C], runs on the backend as a one-hot matmul (exact sums; wasm and webgl have no
+// UnsortedSegmentSum). The matching itself needs a sort and reads back only metric [B, N, d] and
+// clsAttn [B, N], which are small.
 import * as tf from '@tensorflow/tfjs-core';
 import { Assignment, identityAssignment } from '../../../turbo/merge';
 import { TurboMergeAttrs } from '../../kernel_names';
@@ -69,20 +70,4 @@ function representatives({ batch, n, nOut, dest }: Assignment): Int32Array {
     for (let i = n - 1; i >= 0; i--) keep[b * nOut + dest[b * n + i]] = i;
   }
   return keep;
-}
-
-/** y [B, N', C], assignment [B, N] int32 → [B, N, C]: row i of batch b is y[b, assignment[b, i]]. */
-export function turboUnmergeComposite(y: tf.Tensor3D, assignment: tf.Tensor2D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [batch, n] = assignment.shape;
-    const [, nOut, c] = y.shape;
-    // Flat row indices b·N' + assignment, kept int32 (tf.mul(int32, number) would give float32).
-    const offsets = tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(nOut, 'int32'));
-    const flatIdx = tf.reshape(tf.add(assignment, tf.expandDims(offsets, 1)), [-1]);
-    return tf.reshape(tf.gather(tf.reshape(y, [batch * nOut, c]), flatIdx), [batch, n, c]) as tf.Tensor3D;
-  });
-}
-
-export function propAttnBiasComposite(size: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => tf.reshape(tf.log(size), [size.shape[0], 1, 1, size.shape[1]]) as tf.Tensor4D);
 }

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { effectiveR, mergeWeight } from '../../../turbo/schedule';
 import { TurboMergeAttrs } from '../../kernel_names';
-import type { MergeResult } from './turbo_merge';
+import type { MergeResult } from './merge_readback';
 
 export function turboMergeOnDevice(
   x: tf.Tensor3D,

@@ -1,0 +1,9 @@
+// The wasm backend's fused Turbo kernels (tfjs-backend-wasm's register_all_kernels.ts convention).
+import type { BackendKernels } from '../../kernel_registry';
+import { turboMergeConfig } from './TurboMerge';
+import { turboPropAttnBiasConfig } from './TurboPropAttnBias';
+import { turboUnmergeConfig } from './TurboUnmerge';
+
+const kernels = [turboMergeConfig, turboUnmergeConfig, turboPropAttnBiasConfig];
+
+export const wasmKernels: BackendKernels = { backendName: 'wasm', available: () => kernels };
