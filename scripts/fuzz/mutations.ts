@@ -29,11 +29,41 @@ function getAt(root: any, p: (string | number)[]): any {
   return p.reduce((v, k) => (v == null ? v : v[k]), root);
 }
 
-export function editJson(dir: string, edit: (j: any) => void): void {
-  const file = path.join(dir, 'model.json');
+export function editJson(dir: string, edit: (j: any) => void, name = 'model.json'): void {
+  const file = path.join(dir, name);
   const j = JSON.parse(fs.readFileSync(file, 'utf8'));
   edit(j);
   fs.writeFileSync(file, JSON.stringify(j));
+}
+
+/** Deletes a random value of a JSON document, or replaces it with junk (paths passing `keep` only). */
+function deleteOrReplace(r: Rand, j: any, op: 'delete' | 'replace', keep: (p: (string | number)[]) => boolean = () => true): void {
+  const p = pick(r, allPaths(j).filter(keep));
+  if (!p) return;
+  const parent = getAt(j, p.slice(0, -1));
+  if (op === 'delete') {
+    if (Array.isArray(parent)) parent.splice(Number(p[p.length - 1]), 1);
+    else delete parent[p[p.length - 1]];
+  } else parent[p[p.length - 1]] = pick(r, JUNK);
+}
+
+/** Any JSON document (a BLIP config, a tokenizer, preprocessing.json): one value deleted or replaced with junk. */
+export function jsonValueMutation(r: Rand): [string, (j: any) => void] {
+  const op = pick(r, ['delete', 'replace'] as const);
+  return [`json-${op}`, (j) => deleteOrReplace(r, j, op)];
+}
+
+/** One of `fields` (a path into the document) set to one of `values`, creating objects on the way. */
+export function fieldMutation(r: Rand, fields: readonly (readonly string[])[], values: readonly unknown[]): [string, (j: any) => void] {
+  const f = pick(r, fields);
+  const v = pick(r, values);
+  return [
+    `${f.join('.')}=${JSON.stringify(v)}`,
+    (j) => {
+      const parent = f.slice(0, -1).reduce((o, k) => (typeof o[k] === 'object' && o[k] !== null ? o[k] : (o[k] = {})), j);
+      parent[f[f.length - 1]] = v;
+    },
+  ];
 }
 
 export function structureMutation(r: Rand): [string, (j: any) => void] {
@@ -45,16 +75,9 @@ export function structureMutation(r: Rand): [string, (j: any) => void] {
       const n = nodes[int(r, nodes.length)];
       switch (op) {
         case 'delete':
-        case 'replace': {
-          const paths = allPaths(j).filter((p) => p[0] !== 'weightsManifest');
-          const p = pick(r, paths);
-          const parent = getAt(j, p.slice(0, -1));
-          if (op === 'delete') {
-            if (Array.isArray(parent)) parent.splice(Number(p[p.length - 1]), 1);
-            else delete parent[p[p.length - 1]];
-          } else parent[p[p.length - 1]] = pick(r, JUNK);
+        case 'replace':
+          deleteOrReplace(r, j, op, (p) => p[0] !== 'weightsManifest');
           break;
-        }
         case 'duplicate-node':
           nodes.splice(int(r, nodes.length), 0, JSON.parse(JSON.stringify(n)));
           break;
@@ -118,13 +141,35 @@ export function manifestMutation(r: Rand): [string, (j: any) => void] {
 
 export const HOSTILE_PATHS = ['../outside.bin', '/etc/passwd', '/dev/zero', '../../../../../../dev/urandom', '', 'a\u0000b', 'sub/../../outside.bin', '.', 'model.json', 'fifo.bin', 'dir.bin', 'C:\\x.bin', '\\\\server\\x.bin'];
 
+const SHARD_FILE_OPS = ['truncate', 'empty', 'extend', 'delete', 'fifo', 'directory', 'symlink-outside', 'symlink-dev-zero', 'symlink-loop', 'garbage'] as const;
+export type FileOp = (typeof SHARD_FILE_OPS)[number] | 'symlink-canary';
+/** The shard operations plus a link to the secret canary outside the input (the surfaces after the graph one). */
+export const FILE_OPS: readonly FileOp[] = [...SHARD_FILE_OPS, 'symlink-canary'];
+
+/**
+ * The secret planted outside every input of the surfaces after the graph one (beside the input in
+ * the case's work directory; surface_run.ts writes it): links point at it, and its contents must
+ * never appear in a message or an output file. A real secret, unlike /etc/passwd, is known to be
+ * nowhere else.
+ */
+export const CANARY_FILE = 'canary.secret';
+
 export function shardFileMutation(r: Rand, shard: string, work: string): [string, () => void] {
-  const op = pick(r, ['truncate', 'empty', 'extend', 'delete', 'fifo', 'directory', 'symlink-outside', 'symlink-dev-zero', 'symlink-loop', 'garbage']);
+  return fileMutation(r, shard, work, SHARD_FILE_OPS);
+}
+
+/** Damages, replaces or redirects one file of an input (`work` is the case's directory outside the input). */
+export function fileMutation(r: Rand, shard: string, work: string, ops: readonly FileOp[] = FILE_OPS): [string, () => void] {
+  const op = pick(r, ops);
   return [
     op,
     () => {
       const size = fs.statSync(shard).size;
       switch (op) {
+        case 'symlink-canary':
+          fs.rmSync(shard);
+          fs.symlinkSync(path.join(work, CANARY_FILE), shard);
+          break;
         case 'truncate':
           fs.truncateSync(shard, int(r, size));
           break;

@@ -2,20 +2,13 @@
 // on the tfjs cpu backend are ~2.5x slower inside jest than in plain node: jest evaluates modules in
 // a vm context, where every global lookup (each `Math.exp` in tfjs-backend-cpu's kernels) is a slow
 // interceptor call (Math.exp in a loop: 3.7 s under jest vs 0.3 s in node). The child compiles TS
-// with @swc/core, the compiler jest itself uses here.
+// with @swc/core (scripts/ts_hook.ts).
 
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-
-const HOOK = `
-const fs = require('fs');
-const swc = require('@swc/core');
-require.extensions['.ts'] = (m, file) => m._compile(swc.transformSync(fs.readFileSync(file, 'utf8'), {
-  filename: file, jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' },
-}).code, file);
-`;
+import { TS_HOOK as HOOK } from '../../scripts/ts_hook';
 
 /** The JSON-serialisable result of `require(modulePath)[fn](...args)`. */
 export function runInNode<T>(modulePath: string, fn: string, args: unknown[]): Promise<T> {
