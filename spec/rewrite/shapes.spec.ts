@@ -3,7 +3,7 @@
 // the shards), a blocked Pack, and signature outputs [-1, N, C].
 
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { Graph, dataInputs } from '../../src/graph/ir';
 import { readGraphModel, readModelJsonOnly } from '../../src/graph/model_io';
 import { blockRegion, findAttentionBlocks } from '../../src/rewrite/blocks';
@@ -14,6 +14,7 @@ import {
   packedTokenAxes,
   staticSignatureOutputs,
   staticTokenReshapes,
+  tokenPath,
 } from '../../src/rewrite/shapes';
 import { HF_FIXTURES } from '../hf/hf_fixture';
 
@@ -22,13 +23,14 @@ const input = (g: Graph) => g.nodes.find((n) => n.op === 'Placeholder')!.name;
 
 describe('constant Reshape targets [-1, N, ...] (our converter, ViT-Tiny)', () => {
   test('every one becomes Concat(batch, [-1, ...rest]); equal targets share one vector', async () => {
-    const g = await readGraphModel(EMBEDDED_MODEL_DIR);
-    const before = staticTokenReshapes(g, 197);
+    const g = await readGraphModel(embeddedModelDir());
+    const path = tokenPath(g, findAttentionBlocks(g).blocks);
+    const before = staticTokenReshapes(g, 197, path);
     expect(before.length).toBeGreaterThan(0);
     const rests = new Set(before.map((r) => Array.from(g.constValues(dataInputs(g.node(r))[1])!.slice(2)).join()));
-    const report = makeTokenCountDynamic(g, 197, input(g));
+    const report = makeTokenCountDynamic(g, 197, input(g), path);
     expect(report.reshapes).toEqual(before);
-    expect(staticTokenReshapes(g, 197)).toEqual([]);
+    expect(staticTokenReshapes(g, 197, path)).toEqual([]);
     const targets = new Set(report.reshapes.map((r) => dataInputs(g.node(r))[1]));
     expect(targets.size).toBe(rests.size);
     for (const t of targets) {
@@ -45,12 +47,35 @@ describe('constant Reshape targets [-1, N, ...] (our converter, ViT-Tiny)', () =
     expect(g.nodes.filter((n) => n.op === 'Shape' && n.name.startsWith('turbo/shapes'))).toHaveLength(1);
   });
   test('the patch embedding target [-1, 196, C] (patches, not tokens) is left alone', async () => {
-    const g = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const g = await readGraphModel(embeddedModelDir());
     const patches = 'vit/embeddings/patch_embeddings/Reshape';
     const target = dataInputs(g.node(patches))[1];
     expect(Array.from(g.constValues(target)!)).toEqual([-1, 196, 192]);
-    expect(makeTokenCountDynamic(g, 197, input(g)).reshapes).not.toContain(patches);
+    expect(makeTokenCountDynamic(g, 197, input(g), tokenPath(g, findAttentionBlocks(g).blocks)).reshapes).not.toContain(patches);
     expect(dataInputs(g.node(patches))[1]).toBe(target);
+  });
+});
+
+describe('only the token path, only well-formed targets (issue 26, item 6)', () => {
+  test('a [-1, N, C] Reshape off the token path keeps N; a [-1, N, -1] target on it is left static and reported', async () => {
+    const g = await readGraphModel(embeddedModelDir());
+    const blocks = findAttentionBlocks(g).blocks;
+    // Off the path: a side branch from a constant, not from the image.
+    const side = g.addConst('side/values', 'float32', [2 * 197 * 4], new Array(2 * 197 * 4).fill(0));
+    const sideShape = g.addConst('side/shape', 'int32', [3], [-1, 197, 4]);
+    g.addNode({ name: 'side/reshape', op: 'Reshape', input: [side.name, sideShape.name], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } });
+    // On the path: block 0's input reshaped with two -1 entries.
+    const twoFree = g.addConst('odd/shape', 'int32', [3], [-1, 197, -1]);
+    g.addNode({ name: 'odd/reshape', op: 'Reshape', input: [blocks[0].blockInputRef, twoFree.name], attr: { T: { type: 'DT_FLOAT' }, Tshape: { type: 'DT_INT32' } } });
+    const path = tokenPath(g, blocks);
+    expect(path.has('side/reshape')).toBe(false);
+    expect(path.has('odd/reshape')).toBe(true);
+    const report = makeTokenCountDynamic(g, 197, input(g), path);
+    expect(report.reshapes).not.toContain('side/reshape');
+    expect(report.reshapes).not.toContain('odd/reshape');
+    expect(dataInputs(g.node('side/reshape'))[1]).toBe('side/shape');
+    expect(dataInputs(g.node('odd/reshape'))[1]).toBe('odd/shape');
+    expect(staticTokenReshapes(g, 197, path)).toEqual(['odd/reshape']);
   });
 });
 

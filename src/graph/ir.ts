@@ -326,6 +326,21 @@ export class Graph {
    * Sorts nodes so every node follows its inputs, keeping the existing order where it already
    * holds (stable), and drops nothing. Throws on a cycle.
    */
+  /** Every node that reads `name`, directly or through others, by the consumer index. */
+  descendants(name: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length) {
+      for (const reader of this.readers.get(stack.pop()!) ?? []) {
+        if (!seen.has(reader)) {
+          seen.add(reader);
+          stack.push(reader);
+        }
+      }
+    }
+    return seen;
+  }
+
   /** Node names in list order. */
   nodeNames(): string[] {
     return this.nodeList.map((n) => n.name);

@@ -27,6 +27,7 @@ import {
   packedTokenAxes,
   staticSignatureOutputs,
   staticTokenReshapes,
+  tokenPath,
 } from './shapes';
 
 export const TOOL_VERSION = '0.1.0';
@@ -89,6 +90,8 @@ export function planTurbo(
   const fail = (why: string) => new NoTransformerBlocksError(`found ${blocks.length} attention block(s) of family ${arch.name}, but ${why}`);
   const tokens = arch.tokens(graph, blocks);
   if (typeof tokens === 'string') throw fail(tokens);
+  // Merging needs two unprotected tokens; with fewer, every r would clamp to 0 and nothing would merge.
+  if (tokens.protectedTokens > tokens.tokenCount - 2) throw fail(`its ${tokens.protectedTokens} protected token(s) leave nothing to merge among its ${tokens.tokenCount} tokens`);
   const pooling = arch.pooling(graph, blocks);
   if (typeof pooling === 'string') throw fail(pooling);
   const schedule = parseRSchedule(options.r, blocks.length);
@@ -218,7 +221,7 @@ function applyEdits(graph: Graph, plan: TurboPlan, edits: TurboEdits, options: R
     blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
     lowerTurboOps(graph, tokensIn);
   }
-  const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef);
+  const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef, tokenPath(graph, plan.blocks));
   const packs = makePackedTokenAxesDynamic(graph, edits.region, plan.tokenCount);
   makeSignatureTokensDynamic(graph, plan.tokenCount);
   return { blockMeta, merges, biasedSoftmaxes, dynamicReshapes: dynamic.reshapes.length + packs.length };
@@ -227,7 +230,7 @@ function applyEdits(graph: Graph, plan: TurboPlan, edits: TurboEdits, options: R
 /** Problems that would make the rewritten graph fail to load or run with fewer tokens. */
 export function validateRewritten(graph: Graph, plan: TurboPlan): string[] {
   const problems = graph.danglingInputs().map((d) => `dangling input ${d}`);
-  for (const name of staticTokenReshapes(graph, plan.tokenCount)) {
+  for (const name of staticTokenReshapes(graph, plan.tokenCount, tokenPath(graph, plan.blocks))) {
     problems.push(`Reshape '${name}' still has the static token count ${plan.tokenCount}`);
   }
   for (const { pack, value } of packedTokenAxes(graph, blockRegion(graph, plan.blocks), plan.tokenCount)) {

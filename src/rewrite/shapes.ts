@@ -6,7 +6,8 @@
 // Pack(batch, N, 3, heads, d), with N a scalar Const: that entry becomes -1.
 // And a signature output [-1, N, C] (BLIP's last_hidden_state) gets -1 for N.
 
-import { Graph, dataInputs } from '../graph/ir';
+import { Graph, dataInputs, parseRef } from '../graph/ir';
+import { AttentionBlock } from './blocks';
 import { TfBuilder } from '../graph/tf_builder';
 import { NodeDef } from '../graph/types';
 import { isConst, knownScalar } from './consts';
@@ -18,15 +19,28 @@ export interface DynamicShapesReport {
   reshapes: string[];
 }
 
-export function makeTokenCountDynamic(graph: Graph, tokenCount: number, inputRef: string): DynamicShapesReport {
+/**
+ * The nodes downstream of the tokens entering the first block: the only ones whose token count a
+ * merge can change. A Reshape elsewhere that happens to hold N (another input's branch) keeps it.
+ */
+export function tokenPath(graph: Graph, blocks: readonly AttentionBlock[]): Set<string> {
+  return blocks.length ? graph.descendants(parseRef(blocks[0].blockInputRef).node) : new Set();
+}
+
+/**
+ * `within`: the token path (tokenPath). A target with a second -1 ([-1, N, -1]) is left static:
+ * [batch, -1, -1] is not a shape, so the rewrite's validation reports it instead.
+ */
+export function makeTokenCountDynamic(graph: Graph, tokenCount: number, inputRef: string, within: ReadonlySet<string>): DynamicShapesReport {
   const targets = new Map<string, string>();
   const reshapes: string[] = [];
   let batch: string | undefined;
   for (const node of [...graph.nodes]) {
-    if (node.op !== 'Reshape') continue;
+    if (node.op !== 'Reshape' || !within.has(node.name)) continue;
     const shapeRef = dataInputs(node)[1];
     const shape = graph.constValues(shapeRef);
     if (!shape || shape.length < 3 || shape[0] !== -1 || shape[1] !== tokenCount) continue;
+    if (shape.slice(2).includes(-1)) continue;
     batch ??= batchSizeVector(graph, inputRef);
     // Converters write one shape Const per Reshape; equal targets share one dynamic vector, so
     // the graph gains a few ConcatV2 nodes rather than one per Reshape.
@@ -43,10 +57,10 @@ export function makeTokenCountDynamic(graph: Graph, tokenCount: number, inputRef
   return { reshapes };
 }
 
-/** Every Reshape target still holding the static token count in the token position. */
-export function staticTokenReshapes(graph: Graph, tokenCount: number): string[] {
+/** Every Reshape on the token path whose target still holds the static token count in the token position. */
+export function staticTokenReshapes(graph: Graph, tokenCount: number, within: ReadonlySet<string>): string[] {
   return graph.nodes
-    .filter((n) => n.op === 'Reshape')
+    .filter((n) => n.op === 'Reshape' && within.has(n.name))
     .filter((n) => {
       const s = graph.constValues(dataInputs(n)[1]);
       return !!s && s.length >= 3 && s[1] === tokenCount;

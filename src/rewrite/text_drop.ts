@@ -135,7 +135,7 @@ function readTokensFrom(graph: Graph, layer: CrossAttention, tokens: string, new
 /** The layer's projection nodes plus the side nodes between them and the tokens (Shape, StridedSlice, Pack, ConcatV2...). */
 function projectionRegion(graph: Graph, layer: CrossAttention, tokens: string): Set<string> {
   const tokenNode = parseRef(tokens).node;
-  const readers = readersOf(graph, tokenNode);
+  const readers = graph.descendants(tokenNode);
   const region = new Set<string>();
   const stack = [...layer.projection];
   while (stack.length) {
@@ -145,21 +145,6 @@ function projectionRegion(graph: Graph, layer: CrossAttention, tokens: string): 
     for (const r of dataInputs(graph.node(name))) stack.push(parseRef(r).node);
   }
   return region;
-}
-
-/** Every node that reads `name`, directly or through others (its descendants), from the consumer index. */
-function readersOf(graph: Graph, name: string): Set<string> {
-  const seen = new Set<string>();
-  const stack = [name];
-  while (stack.length) {
-    for (const c of graph.consumerNodes(stack.pop()!)) {
-      if (!seen.has(c.name)) {
-        seen.add(c.name);
-        stack.push(c.name);
-      }
-    }
-  }
-  return seen;
 }
 
 /** A side node (not in the projection itself) that other parts of the graph also read. */
