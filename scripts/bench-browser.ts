@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../src/convert';
 import { packageRoot } from '../src/paths';
 import { bundleForBrowser, launchChromium, serveStatic, wasmDir } from './browser/harness';
 import type { RunRequest } from '../spec/browser/page';
@@ -20,13 +20,13 @@ async function main(args: string[]): Promise<void> {
   const root = packageRoot();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-bench-browser-'));
   const turbo = path.join(tmp, 'turbo');
-  await convertWithTurbo(EMBEDDED_MODEL_DIR, turbo, { r: 16, alpha: 5 });
+  await convertWithTurbo(embeddedModelDir(), turbo, { r: 16, alpha: 5 });
   await bundleForBrowser(path.join(root, 'spec', 'browser', 'page.ts'), path.join(tmp, 'site', 'page.js'));
   fs.copyFileSync(path.join(root, 'spec', 'browser', 'page.html'), path.join(tmp, 'site', 'index.html'));
   const server = await serveStatic({
     '/': path.join(tmp, 'site'),
     '/wasm': wasmDir(),
-    '/models/orig': EMBEDDED_MODEL_DIR,
+    '/models/orig': embeddedModelDir(),
     '/models/turbo': turbo,
     '/inputs.f32': path.join(root, 'spec', 'fixtures', 'parity', 'vit-tiny-inputs.f32'),
   });

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../src/convert';
 import { runCli } from '../src/cli/run';
 import { readGraphModel, writeGraphModel } from '../src/graph/model_io';
 import { DEFAULT_TURBO_OPTIONS } from '../src/turbo/options';
@@ -53,7 +53,7 @@ async function main(modelDir: string, opts: { repeats: number; docs: boolean }):
 if (require.main === module) {
   runCli(
     new Command('bench-convert')
-      .argument('[MODEL_DIR]', 'tfjs graph model directory', EMBEDDED_MODEL_DIR)
+      .argument('[MODEL_DIR]', 'tfjs graph model directory', embeddedModelDir())
       .option('--repeats <n>', 'runs (median reported)', (s) => Number(s), 5)
       .option('--no-docs', 'print only; do not update docs/BENCHMARKS.md')
       .action((dir: string, opts: { repeats: number; docs: boolean }) => main(dir, opts)),

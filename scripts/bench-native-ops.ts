@@ -14,7 +14,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { EMBEDDED_MODEL_DIR } from '../src/convert';
+import { embeddedModelDir } from '../src/convert';
 import { readGraphModel } from '../src/graph/model_io';
 import { loadTurboOpLibrary } from '../src/native/op_library';
 import { registerFusedKernels, registerTurboOps, unregisterFusedKernels } from '../src/ops/register';
@@ -90,7 +90,7 @@ function withKernels(r: Runner, native: boolean, label: string): Runner {
 
 async function benchModel(batches: number[], o: Options): Promise<ModelRow[]> {
   const inputs = readInputs();
-  const base = await readGraphModel(EMBEDDED_MODEL_DIR);
+  const base = await readGraphModel(embeddedModelDir());
   const original = await tfjsRunner('original', cloneGraph(base), inputs);
   const turbo = turboGraph(base, MODELS['vit-tiny'], o.r, o.alpha);
   const turboRunner = await tfjsRunner('turbo', turbo.graph, inputs);

@@ -19,7 +19,7 @@
 
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EMBEDDED_MODEL_DIR } from '../src/convert';
+import { embeddedModelDir } from '../src/convert';
 import { runProgram } from '../src/cli/run';
 import { packageRoot } from '../src/paths';
 import { NODE_BACKENDS } from '../src/runtime/backend';
@@ -57,7 +57,7 @@ export function buildProgram(io: ProgramIo = processIo): Command {
   return new Command('eval-grid')
     .description('Top-1/top-5 and measured throughput of Turbo ViT over an r × alpha grid on a labelled image folder.')
     .argument('[IMAGES_DIR]', 'folder with the images and labels.csv (columns file,label)', DEFAULT_IMAGES)
-    .option('--model <dir>', 'tfjs graph model directory (default: the embedded ViT-Tiny)', EMBEDDED_MODEL_DIR)
+    .option('--model <dir>', 'tfjs graph model directory (default: the embedded ViT-Tiny)', embeddedModelDir())
     .option('--r <list>', 'tokens merged per block, comma-separated (the unmerged model is always measured)', list('--r', true), [0, 4, 8, 13, 16])
     .option('--alpha <list>', 'alpha values; 0 is ToMe', list('--alpha', false), [0, 0.1, 0.5, 1, 5])
     .addOption(new Option('--backend <name>', 'tfjs backend (default: tensorflow when tfjs-node is installed, else wasm)').choices(NODE_BACKENDS as string[]))

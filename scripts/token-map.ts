@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../src/convert';
 import { preprocessPixels } from '../src/image/preprocessing';
 import { readPreprocessing } from '../src/image/preprocess';
 import { packageRoot } from '../src/paths';
@@ -34,11 +34,11 @@ async function main(argv: string[]): Promise<void> {
   if (!modelDir) {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-map-'));
     modelDir = path.join(tmp, 'turbo');
-    await convertWithTurbo(EMBEDDED_MODEL_DIR, modelDir, { r, alpha });
+    await convertWithTurbo(embeddedModelDir(), modelDir, { r, alpha });
   }
   try {
     await useBackend();
-    const prep = readPreprocessing(fs.existsSync(path.join(modelDir, 'preprocessing.json')) ? modelDir : EMBEDDED_MODEL_DIR);
+    const prep = await readPreprocessing(fs.existsSync(path.join(modelDir, 'preprocessing.json')) ? modelDir : embeddedModelDir());
     const { data, info } = await sharp(image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const input = preprocessPixels({ data, width: info.width, height: info.height, channels: 3 }, prep);
     const crop = prep.center_crop;

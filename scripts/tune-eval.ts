@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { Command } from 'commander';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../src/convert';
 import { Graph } from '../src/graph/ir';
 import { graphToArtifacts, readGraphModel } from '../src/graph/model_io';
 import { readLabels } from '../src/image/labels';
@@ -57,7 +57,7 @@ const program = new Command('tune-eval')
     registerTurboOps();
     await useBackend();
     const scoreBackend = describeBackend();
-    const prep = readPreprocessing(EMBEDDED_MODEL_DIR);
+    const prep = readPreprocessing(embeddedModelDir());
     const rows = readLabels(imagesDir);
     // One seeded shuffle: the first `calibration` images are the tuner's, the rest are held out.
     const [a, b] = splitHalves(rows.length, opts.seed + 1000);
@@ -74,7 +74,7 @@ const program = new Command('tune-eval')
     const heldX = await load(held);
     const heldLabels = held.map((i) => rows[i].label);
 
-    const result = await tuneTurbo(EMBEDDED_MODEL_DIR, { inputs: calibX, labels: calib.map((i) => rows[i].label), names: calib.map((i) => rows[i].file) }, {
+    const result = await tuneTurbo(embeddedModelDir(), { inputs: calibX, labels: calib.map((i) => rows[i].label), names: calib.map((i) => rows[i].file) }, {
       targetSpeedup: opts.targetSpeedup,
       backend: opts.backend as BackendName,
       maxEvals: opts.maxEvals,
@@ -83,7 +83,7 @@ const program = new Command('tune-eval')
     });
     process.stderr.write('\n');
     await useBackend();
-    const base = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const base = await readGraphModel(embeddedModelDir());
     const constant = result.log.filter((c) => c.shape === 'constant').sort((p, q) => q.search.top1 - p.search.top1 || p.search.kl - q.search.kl)[0];
     const unmerged = await accuracy(base, heldX, heldLabels);
     const tuned = await accuracy(withSchedule(base, result.chosen.schedule, result.chosen.alpha), heldX, heldLabels);

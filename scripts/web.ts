@@ -5,7 +5,7 @@
 // writes a screenshot (docs/demo.png is made this way).
 import * as fs from 'fs';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../src/convert';
 import { packageRoot } from '../src/paths';
 import { bundleForBrowser, launchChromium, serveStatic, wasmDir } from './browser/harness';
 
@@ -15,14 +15,14 @@ async function main(args: string[]): Promise<void> {
   const turbo = path.join(site, 'vit-tiny-turbo');
   await bundleForBrowser(path.join(root, 'examples', 'web', 'main.ts'), path.join(site, 'app.js'));
   fs.copyFileSync(path.join(root, 'examples', 'web', 'index.html'), path.join(site, 'index.html'));
-  if (!fs.existsSync(path.join(turbo, 'model.json'))) await convertWithTurbo(EMBEDDED_MODEL_DIR, turbo, { r: 16, alpha: 5 });
+  if (!fs.existsSync(path.join(turbo, 'model.json'))) await convertWithTurbo(embeddedModelDir(), turbo, { r: 16, alpha: 5 });
   const portAt = args.indexOf('--port');
   const shotAt = args.indexOf('--screenshot');
   const routes = {
     '/': site,
     '/wasm': wasmDir(),
     '/hare.jpg': path.join(root, 'assets', 'hare.jpg'),
-    '/models/vit-tiny': EMBEDDED_MODEL_DIR,
+    '/models/vit-tiny': embeddedModelDir(),
     '/models/vit-tiny-turbo': turbo,
   };
   const server = await serveStatic(routes, portAt >= 0 ? Number(args[portAt + 1]) : 0);

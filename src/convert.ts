@@ -48,7 +48,9 @@ export interface ConvertResult extends RewriteSummary {
 }
 
 /** The embedded real ImageNet ViT-Tiny/16-224 shipped in models/. */
-export const EMBEDDED_MODEL_DIR = path.join(packageRoot(), 'models', 'vit-tiny-patch16-224');
+export function embeddedModelDir(): string {
+  return path.join(packageRoot(), 'models', 'vit-tiny-patch16-224');
+}
 
 export async function convertWithTurbo(inDir: string, outDir: string | null, options: ConvertOptions = {}): Promise<ConvertResult> {
   const jsonPath = path.join(inDir, 'model.json');

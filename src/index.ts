@@ -23,7 +23,7 @@ export type { Preprocessing, Pixels } from './image/preprocessing';
 export { preprocessImage, readPreprocessing } from './image/preprocess';
 export { useBackend, tryLoadNativeBackend } from './runtime/backend';
 export type { BackendName } from './runtime/backend';
-export { convertWithTurbo, rewriteGraph, EMBEDDED_MODEL_DIR } from './convert';
+export { convertWithTurbo, rewriteGraph, embeddedModelDir } from './convert';
 export type { ConvertOptions, ConvertResult } from './convert';
 export { DEFAULT_TURBO_OPTIONS, resolveTurboOptions } from './turbo/options';
 export type { TurboOptions, RSchedule } from './turbo/options';

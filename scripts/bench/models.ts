@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { convertVitCheckpoint, convertVitCheckpointTo } from '../../converters/vit';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { TurboInputError } from '../../src/errors';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel } from '../../src/graph/model_io';
@@ -110,12 +110,12 @@ export async function loadModel(key: string, paths: PeerPaths, peer: PeerSetup, 
 
 async function loadVitTiny(paths: PeerPaths, peer: PeerSetup, log: (s: string) => void): Promise<LoadedModel> {
   const spec = MODELS['vit-tiny'];
-  let dir = EMBEDDED_MODEL_DIR;
+  let dir = embeddedModelDir();
   if (!fs.existsSync(path.join(dir, 'model.json'))) {
     if (!fs.existsSync(path.join(FALLBACK_TINY_DIR, 'model.json'))) {
-      throw new TurboInputError(path.join(EMBEDDED_MODEL_DIR, 'model.json'), 'not found (the embedded ViT-Tiny; regenerate it with node dist/scripts/convert-embedded-model.js)');
+      throw new TurboInputError(path.join(embeddedModelDir(), 'model.json'), 'not found (the embedded ViT-Tiny; regenerate it with node dist/scripts/convert-embedded-model.js)');
     }
-    log(`note: ${path.relative(ROOT, EMBEDDED_MODEL_DIR)} missing, using ${path.relative(ROOT, FALLBACK_TINY_DIR)}`);
+    log(`note: ${path.relative(ROOT, embeddedModelDir())} missing, using ${path.relative(ROOT, FALLBACK_TINY_DIR)}`);
     dir = FALLBACK_TINY_DIR;
   }
   const graph = await readGraphModel(dir);
@@ -144,7 +144,7 @@ async function loadVitB(paths: PeerPaths, peer: PeerSetup, log: (s: string) => v
 
 /** The model's tfjs graph directory and its safetensors checkpoint (ViT-B: both written into `tmp`). */
 export async function modelOnDisk(key: string, shared: string, tmp: string, log: (s: string) => void): Promise<{ graphDir: string; checkpoint: string }> {
-  if (key === 'vit-tiny') return { graphDir: EMBEDDED_MODEL_DIR, checkpoint: tinyCheckpoint(shared) };
+  if (key === 'vit-tiny') return { graphDir: embeddedModelDir(), checkpoint: tinyCheckpoint(shared) };
   if (key !== 'vit-b') throw new Error(`--models: unknown model '${key}' (vit-tiny, vit-b)`);
   log('writing the random ViT-B/16-224 checkpoint (seed 0) and converting it');
   const checkpoint = path.join(tmp, 'vit-b-ckpt');

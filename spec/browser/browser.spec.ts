@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser, chromiumPath, launchChromium, Server, serveStatic, wasmDir } from '../../scripts/browser/harness';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 import { preprocessPixels } from '../../src/image/preprocessing';
 import { packageRoot } from '../../src/paths';
 import { loadTurboModel } from '../../src/runtime/load';
@@ -63,7 +63,7 @@ beforeAll(async () => {
   chromiumPath(); // fail first, and loudly, when Chromium is missing
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-browser-'));
   turboDir = path.join(tmp, 'vit-tiny-turbo');
-  await convertWithTurbo(EMBEDDED_MODEL_DIR, turboDir, { r: 16, alpha: 5 });
+  await convertWithTurbo(embeddedModelDir(), turboDir, { r: 16, alpha: 5 });
 
   // The package as a bundler sees it: the ESM build of the browser entry.
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.esm.json')], { cwd: ROOT });
@@ -81,7 +81,7 @@ beforeAll(async () => {
   await useBackend('wasm');
   const raw = fs.readFileSync(path.join(FIXTURES, 'vit-tiny-inputs.f32'));
   const input = tf.tensor4d(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + BATCH * 3 * 224 * 224 * 4)), [BATCH, 3, 224, 224]);
-  for (const dir of [EMBEDDED_MODEL_DIR, turboDir]) {
+  for (const dir of [embeddedModelDir(), turboDir]) {
     const model = await loadTurboModel(dir);
     const out = model.execute({ pixel_values: input }, 'logits') as tf.Tensor;
     nodeLogits.push((await out.data()) as Float32Array);
@@ -93,7 +93,7 @@ beforeAll(async () => {
   server = await serveStatic({
     '/': site,
     '/wasm': wasmDir(),
-    '/models/orig': EMBEDDED_MODEL_DIR,
+    '/models/orig': embeddedModelDir(),
     '/models/turbo': turboDir,
     '/inputs.f32': path.join(FIXTURES, 'vit-tiny-inputs.f32'),
     '/cases.json': path.join(FIXTURES, 'merge-cases.json'),

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
 import { runProgram } from '../../src/cli/run';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel, writeGraphModel } from '../../src/graph/model_io';
 import { dirHash } from '../helpers/dir_hash';
@@ -24,7 +24,7 @@ async function cli(...args: string[]): Promise<{ code: number; err: string }> {
 }
 
 function copyModel(to: string): string {
-  fs.cpSync(EMBEDDED_MODEL_DIR, to, { recursive: true });
+  fs.cpSync(embeddedModelDir(), to, { recursive: true });
   return to;
 }
 
@@ -40,19 +40,19 @@ function leftovers(dir: string): string[] {
 }
 
 test('converts the embedded ViT-Tiny, records the settings, leaves the input untouched', async () => {
-  const before = dirHash(EMBEDDED_MODEL_DIR);
+  const before = dirHash(embeddedModelDir());
   const out = path.join(tmp, 'out');
-  const r = await cli(EMBEDDED_MODEL_DIR, out, '--r', '13', '--alpha', '1');
+  const r = await cli(embeddedModelDir(), out, '--r', '13', '--alpha', '1');
   expect(r).toEqual({ code: 0, err: '' });
   const meta = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).userDefinedMetadata.turbo;
   expect(meta).toMatchObject({ r: 13, alpha: 1, beta: 1, gamma: 0, rThreshold: 0, propAttn: true, architecture: 'vit' });
   expect(meta.tokensAfterBlock[11]).toBe(41); // 197 - 12 * 13, the official schedule
-  expect(dirHash(EMBEDDED_MODEL_DIR)).toBe(before);
+  expect(dirHash(embeddedModelDir())).toBe(before);
 });
 
 test('--dry-run writes nothing', async () => {
   const out = path.join(tmp, 'out');
-  const r = await cli(EMBEDDED_MODEL_DIR, out, '--dry-run', '--r', '20,-0.5');
+  const r = await cli(embeddedModelDir(), out, '--dry-run', '--r', '20,-0.5');
   expect(r.code).toBe(0);
   expect(fs.existsSync(out)).toBe(false);
 });
@@ -111,7 +111,7 @@ describe('bad input', () => {
     [['--r-list', '4,x'], '--r-list'],
     [['--alpha', 'abc'], '--alpha'],
   ])('option %j', async (args, named) => {
-    expectOneLineError(await cli(EMBEDDED_MODEL_DIR, path.join(tmp, 'out'), ...args), named);
+    expectOneLineError(await cli(embeddedModelDir(), path.join(tmp, 'out'), ...args), named);
     expect(leftovers(tmp)).toEqual([]);
   });
 
@@ -126,19 +126,19 @@ describe('bad input', () => {
     const out = path.join(tmp, 'out');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'mine');
-    expectOneLineError(await cli(EMBEDDED_MODEL_DIR, out), out, '--force');
-    expectOneLineError(await cli(EMBEDDED_MODEL_DIR, out, '--force'), out, 'holds no model.json');
+    expectOneLineError(await cli(embeddedModelDir(), out), out, '--force');
+    expectOneLineError(await cli(embeddedModelDir(), out, '--force'), out, 'holds no model.json');
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('mine');
     fs.rmSync(path.join(out, 'keep.txt'));
-    expect((await cli(EMBEDDED_MODEL_DIR, out, '--force')).code).toBe(0);
-    expect((await cli(EMBEDDED_MODEL_DIR, out, '--force', '--r', '8')).code).toBe(0);
+    expect((await cli(embeddedModelDir(), out, '--force')).code).toBe(0);
+    expect((await cli(embeddedModelDir(), out, '--force', '--r', '8')).code).toBe(0);
     expect(fs.existsSync(path.join(out, 'model.json'))).toBe(true);
   });
 
   test('an interrupted write leaves no OUT_DIR and no temporary directory', async () => {
     const out = path.join(tmp, 'out');
     await expect(
-      convertWithTurbo(EMBEDDED_MODEL_DIR, out, {
+      convertWithTurbo(embeddedModelDir(), out, {
         onWriteProgress: (done) => {
           if (done > 0) throw new Error('disk full (simulated)');
         },
@@ -150,7 +150,7 @@ describe('bad input', () => {
 
 test('the rewritten model read back has every input resolvable', async () => {
   const out = path.join(tmp, 'out');
-  await convertWithTurbo(EMBEDDED_MODEL_DIR, out, { r: 16 });
+  await convertWithTurbo(embeddedModelDir(), out, { r: 16 });
   const g = await readGraphModel(out);
   expect(g.danglingInputs()).toEqual([]);
   expect(g.nodes.filter((n) => n.op === 'TurboMerge')).toHaveLength(12);

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-sidecars-'))));
@@ -11,9 +11,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('the Turbo model directory holds preprocessing.json and imagenet-classes.txt, byte for byte', async () => {
   const out = path.join(tmp, 'turbo');
-  await convertWithTurbo(EMBEDDED_MODEL_DIR, out, { r: 16, alpha: 5 });
+  await convertWithTurbo(embeddedModelDir(), out, { r: 16, alpha: 5 });
   for (const name of ['preprocessing.json', 'imagenet-classes.txt']) {
-    expect(fs.readFileSync(path.join(out, name))).toEqual(fs.readFileSync(path.join(EMBEDDED_MODEL_DIR, name)));
+    expect(fs.readFileSync(path.join(out, name))).toEqual(fs.readFileSync(path.join(embeddedModelDir(), name)));
   }
   expect(fs.existsSync(path.join(out, 'labels.txt'))).toBe(false); // only what the input has
 });
@@ -21,8 +21,8 @@ test('the Turbo model directory holds preprocessing.json and imagenet-classes.tx
 test('a sidecar that is a directory is refused, and nothing is written', async () => {
   const input = path.join(tmp, 'in');
   fs.mkdirSync(input);
-  for (const f of fs.readdirSync(EMBEDDED_MODEL_DIR)) {
-    if (f.endsWith('.json') || f.endsWith('.bin')) fs.copyFileSync(path.join(EMBEDDED_MODEL_DIR, f), path.join(input, f));
+  for (const f of fs.readdirSync(embeddedModelDir())) {
+    if (f.endsWith('.json') || f.endsWith('.bin')) fs.copyFileSync(path.join(embeddedModelDir(), f), path.join(input, f));
   }
   fs.rmSync(path.join(input, 'preprocessing.json'));
   fs.mkdirSync(path.join(input, 'preprocessing.json'));

@@ -4,7 +4,7 @@
 import * as fsp from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo, stripTurboModel } from '../../src/convert';
 import { HF_FIXTURES } from '../hf/hf_fixture';
 
 let tmp: string;
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 test.each([
   ['HF ViT (tensorflowjs_converter)', path.join(HF_FIXTURES, 'vit-small')],
-  ['embedded ViT-Tiny', EMBEDDED_MODEL_DIR],
+  ['embedded ViT-Tiny', embeddedModelDir()],
 ])('strip(convert(m)) has the bytes of m: %s', async (name, dir) => {
   const turbo = path.join(tmp, `${name.length}-turbo`);
   const stripped = path.join(tmp, `${name.length}-stripped`);

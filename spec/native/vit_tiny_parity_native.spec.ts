@@ -3,7 +3,7 @@
 // of ../shared/parity/vit-tiny-turbo.json), with today's tolerance (2e-3 on the logits, same top-1,
 // same token counts after every block).
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { RewriteOptions } from '../../src/rewrite/pass';
 import { runInNode } from '../helpers/node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from '../helpers/parity';
@@ -13,7 +13,7 @@ import { describeNative } from './helpers';
 const CHILD = path.join(__dirname, 'run_native_child.ts');
 
 function run(options: RewriteOptions | null) {
-  return runInNode<TurboRunJson & { nativeMerges: number }>(CHILD, 'runNativeParityModel', [EMBEDDED_MODEL_DIR, options]);
+  return runInNode<TurboRunJson & { nativeMerges: number }>(CHILD, 'runNativeParityModel', [embeddedModelDir(), options]);
 }
 
 describeNative('ViT-Tiny through the native Turbo ops vs official Turbo', () => {

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { runInNode } from '../helpers/node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from '../helpers/parity';
 import { describeNative } from './helpers';
@@ -24,7 +24,7 @@ describeNative("ViT-Tiny through loadTurboModel's default route on tensorflow vs
   });
 
   test.each(parity.results.map((r) => [JSON.stringify(r.config), r] as const))('%s', async (_name, expected) => {
-    const run = await runInNode<SessionRunJson>(CHILD, 'runSessionParity', [EMBEDDED_MODEL_DIR, toOptions(expected.config), cache]);
+    const run = await runInNode<SessionRunJson>(CHILD, 'runSessionParity', [embeddedModelDir(), toOptions(expected.config), cache]);
     expect({ route: run.route, reason: run.routeReason }).toEqual({ route: 'session', reason: undefined });
     expect(run.plannedTokens).toEqual(expected.tokensAfterEachBlock);
     expect(run.tokens).toEqual(expected.tokensAfterEachBlock);
@@ -36,7 +36,7 @@ describeNative("ViT-Tiny through loadTurboModel's default route on tensorflow vs
 
   test('unmerged model: official r = 0 logits, same top-1', async () => {
     const expected = parity.results.find((r) => r.config.r === 0)!;
-    const run = await runInNode<SessionRunJson>(CHILD, 'runSessionParity', [EMBEDDED_MODEL_DIR, null, cache]);
+    const run = await runInNode<SessionRunJson>(CHILD, 'runSessionParity', [embeddedModelDir(), null, cache]);
     expect(run.route).toBe('session');
     expect(maxAbsDiff(run.output, expected.logits.flat())).toBeLessThan(2e-3);
     expect(argmaxRows(run.output, 1000)).toEqual(expected.top1);

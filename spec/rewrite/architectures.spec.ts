@@ -3,7 +3,7 @@
 // every family's reason; and a new family is one definition whose hooks the pass uses.
 
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel, readModelJsonOnly } from '../../src/graph/model_io';
 import { ARCHITECTURES } from '../../src/rewrite/architectures';
@@ -71,8 +71,8 @@ test.each([
 });
 
 test('both ViT-Tiny models are vit', async () => {
-  expect(chooseArchitecture(await readGraphModel(EMBEDDED_MODEL_DIR)).arch.name).toBe('vit');
-  expect(chooseArchitecture(await readGraphModel(`${EMBEDDED_MODEL_DIR}-tfjs-converter`)).arch.name).toBe('vit');
+  expect(chooseArchitecture(await readGraphModel(embeddedModelDir())).arch.name).toBe('vit');
+  expect(chooseArchitecture(await readGraphModel(`${embeddedModelDir()}-tfjs-converter`)).arch.name).toBe('vit');
 });
 
 test('two matching families, neither a special case of the other: an ambiguity error naming both', async () => {

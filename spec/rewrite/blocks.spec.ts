@@ -3,7 +3,7 @@
 // real graph) mismatched, and each rejection reason.
 
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { Graph, dataInputs, parseRef } from '../../src/graph/ir';
 import { describeFailures, isFailure, matchChildPath, matchVariants } from '../../src/graph/match';
 import { readGraphModel } from '../../src/graph/model_io';
@@ -16,7 +16,7 @@ const MODELS: [string, string, number][] = [
   ['deit-small', path.join(HF_FIXTURES, 'deit-small'), 4],
   ['clip-small', path.join(HF_FIXTURES, 'clip-small'), 4],
   ['blip-small', path.join(HF_FIXTURES, 'blip-small'), 4],
-  ['vit-tiny (ours)', EMBEDDED_MODEL_DIR, 12],
+  ['vit-tiny (ours)', embeddedModelDir(), 12],
 ];
 const vitSmall = () => readGraphModel(path.join(HF_FIXTURES, 'vit-small'));
 

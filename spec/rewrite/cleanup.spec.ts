@@ -6,14 +6,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel, writeGraphModel } from '../../src/graph/model_io';
 import { TurboUndo } from '../../src/rewrite/pass';
 import { stripTurbo } from '../../src/rewrite/strip';
 import { HF_FIXTURES } from '../hf/hf_fixture';
 
-const MODELS = [...['vit-small', 'deit-small', 'clip-small', 'blip-small'].map((f) => path.join(HF_FIXTURES, f)), EMBEDDED_MODEL_DIR];
+const MODELS = [...['vit-small', 'deit-small', 'clip-small', 'blip-small'].map((f) => path.join(HF_FIXTURES, f)), embeddedModelDir()];
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-cleanup-'))));
@@ -58,7 +58,7 @@ describe.each(MODELS)('%s', (dir) => {
       expect(g.has(node.name)).toBe(false);
     }
     // Our converter bakes the token count into constant Reshape targets, replaced by dynamic ones.
-    if (dir === EMBEDDED_MODEL_DIR) expect(undo.removed!.filter((e) => e.weight).length).toBeGreaterThan(0);
+    if (dir === embeddedModelDir()) expect(undo.removed!.filter((e) => e.weight).length).toBeGreaterThan(0);
 
     const out = fs.mkdtempSync(path.join(tmp, 'm-'));
     await writeGraphModel(g, path.join(out, 'turbo'));
@@ -69,7 +69,7 @@ describe.each(MODELS)('%s', (dir) => {
 });
 
 test('an undo record whose restored node clashes with a node in the graph is refused', async () => {
-  const g = await readGraphModel(EMBEDDED_MODEL_DIR);
+  const g = await readGraphModel(embeddedModelDir());
   rewriteGraph(g, { r: 4 });
   const undo = (g.modelJson.userDefinedMetadata!.turbo as { undo: TurboUndo }).undo;
   undo.removed![0].node = { ...undo.removed![0].node, name: g.nodes[0].name };

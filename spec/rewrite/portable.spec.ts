@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph, floatAttr, intAttr } from '../../src/graph/ir';
 import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { lowerTurboOps } from '../../src/rewrite/lower_merge';
@@ -70,14 +70,14 @@ describe('ViT-Tiny with --portable vs official Turbo (wasm)', () => {
   const parity = loadVitTinyParity();
   const child = path.join(__dirname, '..', 'helpers', 'run_turbo_child.ts');
   test.each(parity.results.map((r) => [JSON.stringify(r.config), r] as const))('%s', async (_name, expected) => {
-    const run = await runInNode<TurboRunJson>(child, 'runParityModel', ['wasm', EMBEDDED_MODEL_DIR, { ...toOptions(expected.config), portable: true }]);
+    const run = await runInNode<TurboRunJson>(child, 'runParityModel', ['wasm', embeddedModelDir(), { ...toOptions(expected.config), portable: true }]);
     expect(run.tokens).toEqual(expected.tokensAfterEachBlock);
     expect(maxDiff(run.output, expected.logits.flat())).toBeLessThan(2e-3);
     expect(argmaxRows(run.output, 1000)).toEqual(expected.top1);
   });
 
   test('no Turbo op is left, and the model loads without registerTurboOps', async () => {
-    const g = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const g = await readGraphModel(embeddedModelDir());
     rewriteGraph(g, { ...toOptions({ r: 16, alpha: 5 }), portable: true });
     expect(g.nodes.filter((n) => n.op.startsWith('Turbo'))).toEqual([]);
     await useBackend('wasm');
@@ -88,8 +88,8 @@ describe('ViT-Tiny with --portable vs official Turbo (wasm)', () => {
 });
 
 test('--strip restores the original from a portable model', async () => {
-  const original = await readGraphModel(EMBEDDED_MODEL_DIR);
-  const g = await readGraphModel(EMBEDDED_MODEL_DIR);
+  const original = await readGraphModel(embeddedModelDir());
+  const g = await readGraphModel(embeddedModelDir());
   rewriteGraph(g, { ...toOptions({ r: 8, alpha: 5 }), portable: true });
   stripTurbo(g, 'model.json');
   const byName = (x: Graph) => Object.fromEntries(x.nodes.map((n) => [n.name, n]));

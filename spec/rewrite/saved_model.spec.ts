@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo, rewriteGraph } from '../../src/convert';
 import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { registerTurboOps } from '../../src/ops/register';
 import { useBackend } from '../../src/runtime/backend';
@@ -21,11 +21,11 @@ test('saved Turbo model reloaded in a fresh process reproduces the in-memory out
   try {
     const config = { r: 16, alpha: 5 } as const;
     const out = path.join(tmp, 'vit-turbo');
-    await convertWithTurbo(EMBEDDED_MODEL_DIR, out, toOptions(config));
+    await convertWithTurbo(embeddedModelDir(), out, toOptions(config));
 
     await useBackend('wasm');
     registerTurboOps();
-    const graph = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const graph = await readGraphModel(embeddedModelDir());
     rewriteGraph(graph, toOptions(config));
     const model = await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph)));
     const expected = await ((await model.executeAsync({ pixel_values: loadVitTinyParity().inputs }, 'logits')) as tf.Tensor).data();

@@ -3,7 +3,7 @@
 // mismatched (with the step and what was found) on real fixtures.
 
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { Graph, dataInputs } from '../../src/graph/ir';
 import { describeFailures, isFailure, matchParentPath, matchTensorPath, matchVariants } from '../../src/graph/match';
 import { readGraphModel, readModelJsonOnly } from '../../src/graph/model_io';
@@ -16,7 +16,7 @@ const MODELS: [string, string, number, number][] = [
   ['deit-small', path.join(HF_FIXTURES, 'deit-small'), 2, 66],
   ['clip-small', path.join(HF_FIXTURES, 'clip-small'), 1, 65],
   ['blip-small', path.join(HF_FIXTURES, 'blip-small'), 1, 65],
-  ['vit-tiny (ours)', EMBEDDED_MODEL_DIR, 1, 197],
+  ['vit-tiny (ours)', embeddedModelDir(), 1, 197],
 ];
 
 async function load(dir: string, topology = false): Promise<{ g: Graph; blocks: AttentionBlock[] }> {
@@ -57,7 +57,7 @@ test('no token concat above the first block: said so', async () => {
 
 describe(`${KEYS_RESHAPE.name}`, () => {
   test('matches our converter (constant target [-1, 197, 3, 64])', async () => {
-    const { g, blocks } = await load(EMBEDDED_MODEL_DIR);
+    const { g, blocks } = await load(embeddedModelDir());
     for (const b of blocks) {
       const m = matchTensorPath(g, b.keysRef, KEYS_RESHAPE);
       if (isFailure(m)) throw new Error(m.reason);
@@ -77,7 +77,7 @@ describe(`${KEYS_RESHAPE.name}`, () => {
     expect(staticTokenCount(g, blocks[0])).toBeUndefined();
   });
   test('mismatch without the shards: the target value is unknown', async () => {
-    const { g, blocks } = await load(EMBEDDED_MODEL_DIR, true);
+    const { g, blocks } = await load(embeddedModelDir(), true);
     const m = matchTensorPath(g, blocks[0].keysRef, KEYS_RESHAPE);
     expect(isFailure(m) && m.reason).toMatch(/has no constant target of known value/);
   });

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 import { buildDemoProgram } from '../../src/cli/demo';
 import { runProgram } from '../../src/cli/run';
 import { defaultBackend, describeBackend, useBackend } from '../../src/runtime/backend';
@@ -58,7 +58,7 @@ if (NATIVE) {
       const parity = loadVitTinyParity();
       const expected = parity.results.find((r) => r.config.r === 16 && r.config.alpha === 5 && r.config.rThreshold === undefined)!;
       const out = path.join(tmp, 'turbo');
-      await convertWithTurbo(EMBEDDED_MODEL_DIR, out, { r: 16, alpha: 5 });
+      await convertWithTurbo(embeddedModelDir(), out, { r: 16, alpha: 5 });
       const model = await loadTurboModel(out);
       const inputs = parity.inputs;
       const logits = model.execute({ pixel_values: inputs }, 'logits') as tf.Tensor;

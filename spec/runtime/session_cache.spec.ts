@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph } from '../../src/graph/ir';
 import { readGraphModel } from '../../src/graph/model_io';
 import { graphKey, readEntry, sessionGraph } from '../../src/runtime/session/cache';
@@ -13,7 +13,7 @@ let tmp: string;
 let base: Graph;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-graph-cache-'));
-  base = await readGraphModel(EMBEDDED_MODEL_DIR);
+  base = await readGraphModel(embeddedModelDir());
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -37,11 +37,11 @@ test('an entry is written under the content key, then found there', () => {
 test('a changed model gives a new entry: one weight byte, or the rewrite', async () => {
   const cache = fresh('changed');
   const a = sessionGraph(base, SOURCE, cache);
-  const edited = await readGraphModel(EMBEDDED_MODEL_DIR);
+  const edited = await readGraphModel(embeddedModelDir());
   const w = [...edited.weights.values()].find((x) => x.spec.dtype === 'float32')!;
   w.bytes[0] ^= 1;
   const b = sessionGraph(edited, SOURCE, cache);
-  const turbo = await readGraphModel(EMBEDDED_MODEL_DIR);
+  const turbo = await readGraphModel(embeddedModelDir());
   rewriteGraph(turbo, { r: 13, alpha: 1 });
   const c = sessionGraph(turbo, SOURCE, cache);
   expect([b.how, c.how]).toEqual(['written', 'written']);

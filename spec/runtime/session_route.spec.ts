@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../../src/convert';
+import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 import { useBackend } from '../../src/runtime/backend';
 import { TurboGraphModel, loadTurboModel } from '../../src/runtime/load';
 import { describeNative } from '../native/helpers';
@@ -26,7 +26,7 @@ describeNative("loadTurboModel's routes on tensorflow", () => {
     await useBackend('tensorflow');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-route-'));
     turboDir = path.join(tmp, 'turbo');
-    const converted = await convertWithTurbo(EMBEDDED_MODEL_DIR, turboDir, { r: 13, alpha: 1 });
+    const converted = await convertWithTurbo(embeddedModelDir(), turboDir, { r: 13, alpha: 1 });
     blocks = converted.plan.blocks.map((b) => b.mlpResidual.name);
     session = await loadTurboModel(turboDir, { cacheDir: path.join(tmp, 'cache') });
     opByOp = await loadTurboModel(turboDir, { route: 'op-by-op' });

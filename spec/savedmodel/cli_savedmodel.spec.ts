@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
 import { runProgram } from '../../src/cli/run';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { NodeDef } from '../../src/graph/types';
 import { protoType } from '../../src/savedmodel/proto';
 import { lowerForTensorFlow } from '../../src/savedmodel/lower';
@@ -44,7 +44,7 @@ function decode(dir: string): Decoded {
 
 test('a Turbo SavedModel: serve tag, serving_default pixel_values -> logits, every Const with its value, N on each TurboMerge', async () => {
   const out = path.join(tmp, 'out');
-  const r = await cli(EMBEDDED_MODEL_DIR, out, '--r', '13', '--alpha', '1', '--format', 'savedmodel');
+  const r = await cli(embeddedModelDir(), out, '--r', '13', '--alpha', '1', '--format', 'savedmodel');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   expect(r.out).toContain('serving_default: pixel_values -> logits');
@@ -70,18 +70,18 @@ test('a Turbo SavedModel: serve tag, serving_default pixel_values -> logits, eve
 
 test('--r 0 writes a SavedModel with no Turbo op; --force replaces a SavedModel, never another directory', async () => {
   const out = path.join(tmp, 'out');
-  expect((await cli(EMBEDDED_MODEL_DIR, out, '--r', '0', '--format', 'savedmodel')).code).toBe(0);
+  expect((await cli(embeddedModelDir(), out, '--r', '0', '--format', 'savedmodel')).code).toBe(0);
   const ops = new Set(decode(out).metaGraphs[0].graphDef.node.map((n) => n.op));
   expect([...ops].filter((op) => op.startsWith('Turbo'))).toEqual([]);
-  const again = await cli(EMBEDDED_MODEL_DIR, out, '--r', '0', '--format', 'savedmodel');
+  const again = await cli(embeddedModelDir(), out, '--r', '0', '--format', 'savedmodel');
   expect(again.code).not.toBe(0);
   expect(again.err).toContain('already exists; pass --force');
-  expect((await cli(EMBEDDED_MODEL_DIR, out, '--r', '8', '--format', 'savedmodel', '--force')).code).toBe(0);
+  expect((await cli(embeddedModelDir(), out, '--r', '8', '--format', 'savedmodel', '--force')).code).toBe(0);
   expect(decode(out).metaGraphs[0].graphDef.node.some((n) => n.op === 'TurboMerge')).toBe(true);
   const other = path.join(tmp, 'other');
   fs.mkdirSync(other);
   fs.writeFileSync(path.join(other, 'notes.txt'), 'keep me');
-  const refused = await cli(EMBEDDED_MODEL_DIR, other, '--format', 'savedmodel', '--force');
+  const refused = await cli(embeddedModelDir(), other, '--format', 'savedmodel', '--force');
   expect(refused.code).not.toBe(0);
   expect(refused.err.trimEnd().split('\n')).toHaveLength(1);
   expect(refused.err).toContain('--force replaces only a directory holding a SavedModel or a tfjs graph model');
@@ -90,10 +90,10 @@ test('--r 0 writes a SavedModel with no Turbo op; --force replaces a SavedModel,
 });
 
 test('--format is refused with --strip and unknown formats', async () => {
-  const strip = await cli(EMBEDDED_MODEL_DIR, path.join(tmp, 'out'), '--strip', '--format', 'savedmodel');
+  const strip = await cli(embeddedModelDir(), path.join(tmp, 'out'), '--strip', '--format', 'savedmodel');
   expect(strip.code).not.toBe(0);
   expect(strip.err).toContain("'--format <format>' cannot be used with option '--strip'");
-  const onnx = await cli(EMBEDDED_MODEL_DIR, path.join(tmp, 'out'), '--format', 'onnx');
+  const onnx = await cli(embeddedModelDir(), path.join(tmp, 'out'), '--format', 'onnx');
   expect(onnx.err).toContain('Allowed choices are graph-model, savedmodel');
   expect(fs.readdirSync(tmp)).toEqual([]);
 });
@@ -136,10 +136,10 @@ test('loadTurboSavedModel names a directory without saved_model.pb in one line',
 
 test('--portable SavedModels use only ops every TensorFlow has: no Turbo ops, no oneDNN-only _MklLayerNorm', async () => {
   const out = path.join(tmp, 'portable');
-  expect((await cli(EMBEDDED_MODEL_DIR, out, '--format', 'savedmodel', '--portable', '--r', '8')).code).toBe(0);
+  expect((await cli(embeddedModelDir(), out, '--format', 'savedmodel', '--portable', '--r', '8')).code).toBe(0);
   const ops = new Set(decode(out).metaGraphs[0].graphDef.node.map((n) => n.op));
   expect([...ops].filter((op) => op.startsWith('Turbo') || op === '_MklLayerNorm')).toEqual([]);
   const fused = path.join(tmp, 'fused');
-  expect((await cli(EMBEDDED_MODEL_DIR, fused, '--format', 'savedmodel', '--r', '8')).code).toBe(0);
+  expect((await cli(embeddedModelDir(), fused, '--format', 'savedmodel', '--r', '8')).code).toBe(0);
   expect(decode(fused).metaGraphs[0].graphDef.node.some((n) => n.op === '_MklLayerNorm')).toBe(true);
 });

@@ -3,7 +3,7 @@
 // TensorFlow runs the result (and to what precision) is checked in vit_tiny_savedmodel.spec.ts,
 // vit_tiny_turbo_savedmodel.spec.ts and python_savedmodel.spec.ts, which write fused by default.
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph, decodeWeight } from '../../src/graph/ir';
 import { readGraphModel } from '../../src/graph/model_io';
 import { NodeDef } from '../../src/graph/types';
@@ -11,7 +11,7 @@ import { ConstLookup, fuseForTensorFlow } from '../../src/savedmodel/fuse';
 import { toGraphDef } from '../../src/savedmodel/graphdef';
 import { lowerForTensorFlow } from '../../src/savedmodel/lower';
 
-const TFJS_CONVERTER_MODEL = path.join(EMBEDDED_MODEL_DIR, '..', 'vit-tiny-patch16-224-tfjs-converter');
+const TFJS_CONVERTER_MODEL = path.join(embeddedModelDir(), '..', 'vit-tiny-patch16-224-tfjs-converter');
 
 function lookup(graph: Graph): ConstLookup {
   return (name) => {
@@ -28,7 +28,7 @@ describe('on ViT-Tiny', () => {
     ['unmerged', false],
     ['Turbo r = 13', true],
   ])('%s: 25 LayerNorms, 12 GELUs and 12 q/k/v triples rewritten; nothing else changes', async (_name, turbo) => {
-    const graph = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const graph = await readGraphModel(embeddedModelDir());
     if (turbo) rewriteGraph(graph, { r: 13, alpha: 1, beta: 1, gamma: 0, rThreshold: 0, propAttn: true });
     const before = lowerForTensorFlow(graph.nodes, 'model.json');
     const r = fuseForTensorFlow(before, lookup(graph));
@@ -59,7 +59,7 @@ describe('on ViT-Tiny', () => {
   });
 
   test('the fused q/k/v kernel is [Wq | Wk | Wv] column blocks and the separate kernels are dropped', async () => {
-    const graph = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const graph = await readGraphModel(embeddedModelDir());
     const r = fuseForTensorFlow(lowerForTensorFlow(graph.nodes, 'model.json'), lookup(graph));
     const names = new Set(r.nodes.map((n) => n.name));
     for (const p of ['query', 'key', 'value']) expect(names.has(`vit/encoder/layer_0/attention/${p}/kernel`)).toBe(false);
@@ -84,7 +84,7 @@ describe('on ViT-Tiny', () => {
   });
 
   test('fuse: false writes the lowered ops unchanged; options turn single rewrites off', async () => {
-    const graph = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const graph = await readGraphModel(embeddedModelDir());
     const plain = toGraphDef(graph, 'model.json', false).node.map((n) => n.op);
     expect(plain).toEqual(lowerForTensorFlow(graph.nodes, 'model.json').map((n) => n.op));
     const r = fuseForTensorFlow(lowerForTensorFlow(graph.nodes, 'model.json'), lookup(graph), { qkv: false, gelu: false });

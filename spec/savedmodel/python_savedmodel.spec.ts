@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { readGraphModel } from '../../src/graph/model_io';
 import { turboOpLibraryPath } from '../../src/native/op_library';
 import { packageRoot } from '../../src/paths';
@@ -56,7 +56,7 @@ if (why) {
     if (c.turbo && !fs.existsSync(lib)) throw new Error(`the op library is not built (${lib}): npm run build:native-ops`);
     const expected = parity.results.find((r) => JSON.stringify(r.config) === JSON.stringify(c.config))!;
     const dir = path.join(tmp, c.turbo ? 'turbo' : 'unmerged');
-    const graph = await readGraphModel(EMBEDDED_MODEL_DIR);
+    const graph = await readGraphModel(embeddedModelDir());
     if (c.turbo) rewriteGraph(graph, toOptions(expected.config));
     await writeSavedModel(graph, dir);
     const py = runPython(dir, c.turbo ? lib : null);
@@ -70,7 +70,7 @@ if (why) {
     let vsNode = NaN;
     if (nativeInstalled()) {
       // tfjs-node's TensorFlow on the same directory (the child rewrites and writes again: same bytes).
-      const run = await runInNode<SavedModelRunJson>(CHILD, 'runSavedModelParity', [EMBEDDED_MODEL_DIR, path.join(tmp, `${path.basename(dir)}-node`), c.turbo ? toOptions(expected.config) : null, false]);
+      const run = await runInNode<SavedModelRunJson>(CHILD, 'runSavedModelParity', [embeddedModelDir(), path.join(tmp, `${path.basename(dir)}-node`), c.turbo ? toOptions(expected.config) : null, false]);
       vsNode = maxAbsDiff(py.logits, run.output);
       expect(vsNode).toBeLessThan(1e-4);
     }

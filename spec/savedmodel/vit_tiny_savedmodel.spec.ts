@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { nativeInstalled } from '../helpers/backends';
 import { notTested } from '../helpers/required';
 import { runInNode } from '../helpers/node_child';
@@ -15,7 +15,7 @@ import { FuseRunJson } from './fuse_child';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'savedmodel_child.ts');
 const FUSE_CHILD = path.join(__dirname, 'fuse_child.ts');
-const TFJS_CONVERTER_MODEL = path.join(EMBEDDED_MODEL_DIR, '..', 'vit-tiny-patch16-224-tfjs-converter');
+const TFJS_CONVERTER_MODEL = path.join(embeddedModelDir(), '..', 'vit-tiny-patch16-224-tfjs-converter');
 
 if (!nativeInstalled()) {
   notTested('native', 'unmerged ViT-Tiny SavedModels', '@tensorflow/tfjs-node is not installed (npm run setup:native)');
@@ -27,7 +27,7 @@ if (!nativeInstalled()) {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   describe.each([
-    ['our safetensors converter', EMBEDDED_MODEL_DIR],
+    ['our safetensors converter', embeddedModelDir()],
     ['tensorflowjs_converter', TFJS_CONVERTER_MODEL],
   ])('unmerged ViT-Tiny from %s as a SavedModel', (_source, dir) => {
     // TensorFlow's defaults (oneDNN graph rewrites on): what users run.

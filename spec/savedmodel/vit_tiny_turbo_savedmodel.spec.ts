@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EMBEDDED_MODEL_DIR } from '../../src/convert';
+import { embeddedModelDir } from '../../src/convert';
 import { runInNode } from '../helpers/node_child';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff, toOptions } from '../helpers/parity';
 import { SavedModelRunJson } from '../helpers/savedmodel_child';
@@ -25,7 +25,7 @@ describeNative('Turbo ViT-Tiny SavedModels vs official Turbo', () => {
   });
 
   test.each(parity.results.map((r, i) => [JSON.stringify(r.config), i, r] as const))('%s', async (_name, i, expected) => {
-    const run = await runInNode<SavedModelRunJson>(CHILD, 'runSavedModelParity', [EMBEDDED_MODEL_DIR, path.join(tmp, `config-${i}`), toOptions(expected.config), false]);
+    const run = await runInNode<SavedModelRunJson>(CHILD, 'runSavedModelParity', [embeddedModelDir(), path.join(tmp, `config-${i}`), toOptions(expected.config), false]);
     const merging = expected.tokensAfterEachBlock.some((t) => t !== 197);
     expect(run.turboOps).toBe(merging);
     expect(run.plannedTokens).toEqual(expected.tokensAfterEachBlock);

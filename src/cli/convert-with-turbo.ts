@@ -3,7 +3,7 @@
 
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConvertOptions, EMBEDDED_MODEL_DIR, convertWithTurbo, stripTurboModel } from '../convert';
+import { ConvertOptions, embeddedModelDir, convertWithTurbo, stripTurboModel } from '../convert';
 import { SavedModelInfo } from '../savedmodel/write';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { DEFAULT_TURBO_OPTIONS, RSchedule } from '../turbo/options';
@@ -64,7 +64,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'tuning: seed of the search/confirm split', integer('--seed', 2 ** 31), 1)
     .addOption(new Option('--backend <name>', 'tuning: where the speed-up is measured (default: the fastest installed)').choices(['wasm', 'cpu', 'tensorflow']))
     .action(async (inArg: string | undefined, outArg: string | undefined, opts) => {
-      const inDir = inArg ?? EMBEDDED_MODEL_DIR;
+      const inDir = inArg ?? embeddedModelDir();
       const suffix = opts.strip ? 'original' : opts.format === 'savedmodel' ? 'turbo-savedmodel' : 'turbo';
       const outDir = outArg ?? path.resolve(`${path.basename(path.resolve(inDir))}-${suffix}`);
       if (opts.targetSpeedup !== undefined || opts.targetFlops !== undefined) {

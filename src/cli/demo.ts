@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { Command, Option } from 'commander';
-import { EMBEDDED_MODEL_DIR, convertWithTurbo } from '../convert';
+import { embeddedModelDir, convertWithTurbo } from '../convert';
 import { preprocessImage, readPreprocessing } from '../image/preprocess';
 import { loadTurboModel } from '../runtime/load';
 import { BackendName, NODE_BACKENDS, describeBackend, useBackend } from '../runtime/backend';
@@ -57,17 +57,17 @@ export function buildDemoProgram(log: (line: string) => void = console.log): Com
   .option('--rounds <n>', 'timed runs per model (median reported)', (s) => Number(s), 10)
   .action(async (image: string, opts) => {
     if (!fs.existsSync(image)) throw new TurboInputError(image, 'image not found');
-    const converted = await convertWithTurbo(EMBEDDED_MODEL_DIR, opts.out, { r: opts.r, alpha: opts.alpha, force: true });
+    const converted = await convertWithTurbo(embeddedModelDir(), opts.out, { r: opts.r, alpha: opts.alpha, force: true });
     const { plan } = converted;
-    log(`Converted ${path.relative(process.cwd(), EMBEDDED_MODEL_DIR)} -> ${opts.out} (r=${opts.r}, alpha=${opts.alpha})`);
+    log(`Converted ${path.relative(process.cwd(), embeddedModelDir())} -> ${opts.out} (r=${opts.r}, alpha=${opts.alpha})`);
     log(`tokens after each block: ${plan.tokensAfterBlock.join(' ')} (original: ${plan.tokenCount} in every block)`);
 
     await useBackend(opts.backend as BackendName | undefined);
     log(`backend: ${describeBackend()}`);
-    const original = await loadTurboModel(EMBEDDED_MODEL_DIR);
+    const original = await loadTurboModel(embeddedModelDir());
     const turbo = await loadTurboModel(opts.out);
-    const prep = readPreprocessing(EMBEDDED_MODEL_DIR);
-    const classes = fs.readFileSync(path.join(EMBEDDED_MODEL_DIR, 'imagenet-classes.txt'), 'utf8').split('\n');
+    const prep = await readPreprocessing(embeddedModelDir());
+    const classes = fs.readFileSync(path.join(embeddedModelDir(), 'imagenet-classes.txt'), 'utf8').split('\n');
     const crop = prep.center_crop;
     const pixels = tf.tensor4d(await preprocessImage(image, prep), [1, 3, crop, crop]);
 

@@ -2,14 +2,20 @@
 // (@tensorflow/tfjs-node or -gpu, TensorFlow's native runtime, about 10x wasm on ViT) when it is
 // installed (`npm run setup:native`), else wasm (SIMD, single thread). tfjs-node stays optional:
 // it is no dependency, since its libtensorflow does not come from the npm registry.
+// Importing this module loads no backend: registering one (wasm outranks cpu) would change the
+// backend of an app that imports tfjs-turbo. useBackend loads the one it is asked for.
 
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'webgl' | 'webgpu';
 
 export const NODE_BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow'];
+
+/** The packages whose import registers the JS backends useBackend can load in Node. */
+const JS_BACKEND_PACKAGES: Partial<Record<BackendName, string>> = {
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+};
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
@@ -56,8 +62,23 @@ export async function useBackend(name: BackendName = defaultBackend()): Promise<
   if (name === 'tensorflow' && !tryLoadNativeBackend()) {
     throw new Error("backend 'tensorflow' needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed: run `npm run setup:native`");
   }
-  if (tf.getBackend() === name) return;
+  const pkg = JS_BACKEND_PACKAGES[name];
+  if (pkg && !tf.findBackendFactory(name)) require(pkg);
+  if (tf.engine().backendName === name) return;
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
   await tf.ready();
+}
+
+/**
+ * Runs `f`, then puts back the backend that was active before (when one was), even when `f`
+ * throws: for library functions that switch backends, so the app's choice survives them.
+ */
+export async function restoringBackend<T>(f: () => Promise<T>): Promise<T> {
+  const previous = tf.engine().backendName;
+  try {
+    return await f();
+  } finally {
+    if (previous && tf.engine().backendName !== previous) await tf.setBackend(previous);
+  }
 }

@@ -10,8 +10,6 @@ import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { packageRoot } from '../paths';
 
-export const PROTO_DIR = path.join(packageRoot(), 'src', 'savedmodel', 'proto');
-
 /** The TensorFlow version the .proto files (and the producer version we write) come from. */
 export const TF_PROTO_VERSION = '2.12.0';
 /** TF_GRAPH_DEF_VERSION of TensorFlow 2.12 (core/public/version.h). */
@@ -22,8 +20,10 @@ let root: protobuf.Root | undefined;
 function schema(): protobuf.Root {
   if (root) return root;
   const r = new protobuf.Root();
-  // google/protobuf/*.proto are protobufjs built-ins; everything else lives in PROTO_DIR.
-  r.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target));
+  // Found on first use, not on import: importing tfjs-turbo reads no file (and works bundled).
+  const protoDir = path.join(packageRoot(), 'src', 'savedmodel', 'proto');
+  // google/protobuf/*.proto are protobufjs built-ins; everything else lives in protoDir.
+  r.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(protoDir, target));
   r.loadSync('tensorflow/core/protobuf/saved_model.proto');
   r.resolveAll();
   return (root = r);

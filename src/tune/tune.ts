@@ -11,7 +11,7 @@ import { Graph } from '../graph/ir';
 import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { registerTurboOps } from '../ops/register';
 import { RewriteOptions, planTurbo } from '../rewrite/pass';
-import { BackendName, defaultBackend, useBackend } from '../runtime/backend';
+import { BackendName, defaultBackend, restoringBackend, useBackend } from '../runtime/backend';
 import { CalibrationSet } from './calibration';
 import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
 import { Agreement, agreement, compareAgreement } from './score';
@@ -149,7 +149,12 @@ function rewritten(graph: Graph, c: Candidate, options: TuneOptions): Graph {
   return g;
 }
 
+/** Switches backends to score and time candidates, and puts the caller's backend back when done. */
 export async function tuneTurbo(model: string | Graph, images: CalibrationSet, options: TuneOptions): Promise<TuneResult> {
+  return restoringBackend(() => tune(model, images, options));
+}
+
+async function tune(model: string | Graph, images: CalibrationSet, options: TuneOptions): Promise<TuneResult> {
   const started = Date.now();
   const { targetFlops, targetSpeedup } = options;
   if ((targetFlops === undefined) === (targetSpeedup === undefined)) {

@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { MultiBar, Presets } from 'cli-progress';
-import { EMBEDDED_MODEL_DIR, rewriteGraph } from '../../../src/convert';
+import { embeddedModelDir, rewriteGraph } from '../../../src/convert';
 import { graphToArtifacts, readGraphModel } from '../../../src/graph/model_io';
 import { registerTurboOps } from '../../../src/ops/register';
 import { BackendName, defaultBackend, useBackend } from '../../../src/runtime/backend';
@@ -125,7 +125,7 @@ async function evaluateGrid(imagesDir: string, opts: GridOptions, io: ProgramIo,
     wallSeconds: (Date.now() - started) / 1000,
     model: {
       dir: rel(inputs.modelDir),
-      embedded: path.resolve(inputs.modelBase) === path.resolve(EMBEDDED_MODEL_DIR),
+      embedded: path.resolve(inputs.modelBase) === path.resolve(embeddedModelDir()),
       modelJsonSha256: inputs.modelSha256,
       preprocessing: inputs.prep,
       preprocessingSource: inputs.prepSource,
