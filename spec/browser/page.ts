@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { CompositeMatching, loadTurboModel, setCompositeMatching, turboMerge, warmup } from '../../src/browser';
+import { COMPOSITE_MATCHING_FLAG, CompositeMatching, loadTurboModel, turboMerge, warmup } from '../../src/browser';
 import { MergeCase, mergeOptionsOf } from '../ops/merge_case';
 
 setWasmPaths('/wasm/');
@@ -43,7 +43,7 @@ async function setBackend(name: string): Promise<void> {
 
 async function run(req: RunRequest): Promise<{ backend: string; runs: ModelRun[] }> {
   await setBackend(req.backend);
-  setCompositeMatching(req.matching ?? 'auto');
+  tf.env().set(COMPOSITE_MATCHING_FLAG, req.matching ?? 'auto');
   const buf = await (await fetch(req.inputUrl)).arrayBuffer();
   const plane = 3 * 224 * 224;
   const input = tf.tensor4d(new Float32Array(buf, 0, req.batch * plane), [req.batch, 3, 224, 224]);
@@ -72,7 +72,7 @@ async function run(req: RunRequest): Promise<{ backend: string; runs: ModelRun[]
 /** The official merge cases on `backend` with `matching`: per case the max |x − expected| and whether sizes match. */
 async function mergeCases(backend: string, casesUrl: string, matching: CompositeMatching): Promise<{ maxDiff: number; sizesEqual: boolean }[]> {
   await setBackend(backend);
-  setCompositeMatching(matching);
+  tf.env().set(COMPOSITE_MATCHING_FLAG, matching);
   const { cases } = (await (await fetch(casesUrl)).json()) as { cases: MergeCase[] };
   const out = [];
   for (const c of cases) {
@@ -87,7 +87,7 @@ async function mergeCases(backend: string, casesUrl: string, matching: Composite
     });
     out.push({ maxDiff, sizesEqual: JSON.stringify(size) === JSON.stringify(c.expectedSize) });
   }
-  setCompositeMatching('auto');
+  tf.env().set(COMPOSITE_MATCHING_FLAG, 'auto');
   return out;
 }
 
