@@ -1,10 +1,15 @@
 // Deterministic random-weight ViT checkpoints (PyTorch layout) for benchmarks and converter tests:
 // the network shape is what matters for speed, so nothing large is ever committed. timm names by
 // default; HF transformers names carry the same values (timm's fused qkv split into query/key/value).
+// Run as a script it writes the benchmarks' ViT-B/16-224 into a directory, e.g. to export it by
+// hand with scripts/bench/export_onnx.py --checkpoint OUT_DIR:
+//   node dist/scripts/random_vit.js OUT_DIR [--seed 0]
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { Command } from 'commander';
 import { TensorToWrite, writeSafetensors } from '../converters/safetensors';
+import { runProgram } from '../src/cli/run';
 
 export interface VitShape {
   hidden: number;
@@ -154,3 +159,18 @@ export function writeRandomVit(dir: string, v: VitShape, seed = 0, naming: VitNa
   fs.writeFileSync(config, JSON.stringify(vitConfigJson(v)));
   return { weights, config };
 }
+
+async function randomVitCli(args: string[]): Promise<number> {
+  const program = new Command('random_vit')
+    .description('Write a deterministic random-weight ViT-B/16-224 checkpoint (timm names): model.safetensors + config.json')
+    .argument('<out-dir>', 'output directory (created if missing)')
+    .option('--seed <n>', 'rng seed', (s) => Number(s), 0)
+    .action((outDir: string, o: { seed: number }) => {
+      if (!Number.isInteger(o.seed) || o.seed < 0) throw new Error(`--seed: '${o.seed}' is not an integer >= 0`);
+      const { weights, config } = writeRandomVit(outDir, VIT_B16_224, o.seed);
+      process.stdout.write(`${weights}\n${config}\n`);
+    });
+  return runProgram(program, args);
+}
+
+if (require.main === module) randomVitCli(process.argv.slice(2)).then((c) => (process.exitCode = c));

@@ -59,9 +59,4 @@ export class BlipTokenizer {
     return this.tokenizer.decode([...ids], { skip_special_tokens: true });
   }
 
-  idOf(token: string): number {
-    const id = this.tokenizer.token_to_id(token);
-    if (id === undefined) throw new TurboInputError(this.source, `has no token ${token}`);
-    return id;
-  }
 }

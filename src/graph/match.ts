@@ -144,7 +144,3 @@ export function describeFailures(failures: readonly MatchFailure[]): string {
   return failures.map((f) => `${f.pattern}: at ${f.step}, ${f.reason}`).join('; ');
 }
 
-/** The node a tensor reference comes from. */
-export function producer(graph: Graph, ref: string): NodeDef | undefined {
-  return graph.tryNode(parseRef(ref).node);
-}

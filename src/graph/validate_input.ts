@@ -66,8 +66,17 @@ export function checkModelJsonShape(json: unknown, file: string): asserts json i
       if (dims !== undefined && (!Array.isArray(dims) || !dims.every((d) => isObject(d)))) {
         fail(`signature.${side}.${key}.tensorShape.dim is not a list of dimensions`);
       }
+      // JSON.parse reads 1e999 as Infinity, which the writers would then emit as null.
+      const bad = ((dims ?? []) as Record<string, unknown>[]).findIndex((d) => d.size !== undefined && !isDimSize(d.size));
+      if (bad >= 0) fail(`signature.${side}.${key}.tensorShape.dim[${bad}].size is not a whole number of at least -1 (-1: unknown)`);
     }
   }
+}
+
+/** A TensorShapeProto dim size as proto3 JSON writes it: an int64, as a number or a decimal string. */
+function isDimSize(v: unknown): boolean {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isSafeInteger(n) && n >= -1;
 }
 
 function nodeShapeProblem(n: unknown): string | undefined {
@@ -201,11 +210,4 @@ function nodeOnCycle(nodes: NodeDef[], byName: Map<string, NodeDef>): string | u
   }
   if (done === nodes.length) return undefined;
   return [...pending.entries()].find(([name, left]) => left > 0 && byName.has(name))?.[0];
-}
-
-/** The whole check, in the order a user would fix things. */
-export function checkInputModel(json: unknown, file: string): asserts json is ModelJson {
-  checkModelJsonShape(json, file);
-  checkManifest(json, file);
-  checkGraphAgainstManifest(json, file);
 }

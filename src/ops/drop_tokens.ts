@@ -1,4 +1,4 @@
-// TurboDropTokens: BLIP's text-side reduction of the image tokens (TURBO.md, "BLIP: the text side").
+// TurboDropTokens: BLIP's text-side reduction of the image tokens (docs/ALGORITHM.md, "BLIP's text side").
 // Standard tfjs ops only (sum, topk, gather), so it runs on every backend as it is; the cost is a
 // [B, N] reduction and two gathers, small next to the cross-attention that produced the scores.
 import * as tf from '@tensorflow/tfjs-core';

@@ -59,7 +59,7 @@ export interface TurboPropAttnBiasInputs extends NamedTensorInfoMap {
 }
 
 /**
- * BLIP's text-side image-token dropping (TURBO.md, "BLIP: the text side"): after cross-attention
+ * BLIP's text-side image-token dropping (docs/ALGORITHM.md, "BLIP's text side"): after cross-attention
  * layer `layer`, keep the image tokens with the most cross-attention. Graph inputs, in order:
  * probs [B, H, T, N] (the layer's cross-attention probabilities), tokens [B, N, D], mask [..., N]
  * (the additive attention mask over the image tokens), reference [B, N0, ...] (the image tokens the

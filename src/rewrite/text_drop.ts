@@ -1,4 +1,4 @@
-// BLIP's text-side Turbo (TURBO.md, "BLIP: the text side"): after cross-attention layer i a
+// BLIP's text-side Turbo (docs/ALGORITHM.md, "BLIP's text side"): after cross-attention layer i a
 // TurboDropTokens node keeps the most-attended image tokens, and layer i + 1 projects its keys and
 // values from those, with the matching mask entries. Nodes of the K/V projections that the
 // converter shares between layers (grappler merges identical Reshapes of the image tokens) are

@@ -108,7 +108,3 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** A runner for interleave() that times synchronous work `f` (no await inside the clocks). */
-export function timedSyncHere<T>(label: string, f: () => T): Timed<T> {
-  return { label, run: async () => timeSync(f) };
-}

@@ -9,8 +9,5 @@ import { vit } from './vit';
 
 export const ARCHITECTURES: readonly Architecture[] = [vit, deit, clip, blip];
 
-export function architectureByName(name: string): Architecture | undefined {
-  return ARCHITECTURES.find((a) => a.name === name);
-}
 
 export type { Architecture, ArchitectureHooks, Detection, Pooling, TokenInfo } from './types';
