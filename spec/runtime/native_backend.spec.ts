@@ -1,5 +1,6 @@
 // The 'tensorflow' backend (tfjs-node, installed by `npm run setup:native`): chosen by default when
-// installed, loadTurboModel runs a converted Turbo model on it, the demo says which backend ran.
+// installed, loadTurboModel runs a converted Turbo model on it, the demo says which backend and
+// which route (session or op by op) ran.
 // When tfjs-node is absent this file says so, and the backend-parameterised suites (ViT-Tiny parity,
 // merge cases, HF fixtures) simply run without it: see spec/helpers/backends.ts.
 
@@ -15,6 +16,7 @@ import { loadTurboModel } from '../../src/runtime/load';
 import { nativeInstalled } from '../helpers/backends';
 import { argmaxRows, loadVitTinyParity, maxAbsDiff } from '../helpers/parity';
 import { required } from '../helpers/required';
+import { nativeOpsMissing } from '../native/helpers';
 
 const NATIVE = nativeInstalled();
 
@@ -47,6 +49,11 @@ test('the demo prints which backend ran', async () => {
   const line = lines.find((l) => l.startsWith('backend: '));
   if (NATIVE) expect(line).toMatch(/^backend: tensorflow \(@tensorflow\/tfjs-node(-gpu)? 4\.22\.0, TensorFlow 2\.\d+\.\d+\)$/);
   else expect(line).toBe('backend: wasm');
+  // The Turbo model needs the op library inside TensorFlow for the session route; without it (or
+  // without tfjs-node) the demo runs op by op and says why.
+  const route = lines.find((l) => l.startsWith('route: '));
+  if (NATIVE && nativeOpsMissing() === null) expect(route).toBe('route: session (the whole model as one TensorFlow graph, one call per run)');
+  else expect(route).toMatch(/^route: op by op \(tfjs's graph executor: .+\)$/);
   expect(lines[lines.length - 1]).toMatch(new RegExp(`^${NATIVE ? 'tensorflow' : 'wasm'} backend, batch 1`));
 });
 

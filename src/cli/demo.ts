@@ -9,7 +9,7 @@ import { GraphModel } from '@tensorflow/tfjs-converter';
 import { Command, Option } from 'commander';
 import { embeddedModelDir, convertWithTurbo } from '../convert';
 import { preprocessImage, readPreprocessing } from '../image/preprocess';
-import { loadTurboModel } from '../runtime/load';
+import { TurboGraphModel, loadTurboModel } from '../runtime/load';
 import { BackendName, NODE_BACKENDS, describeBackend, useBackend } from '../runtime/backend';
 import { estimateFlopRatio } from '../turbo/schedule';
 import { runCli } from './run';
@@ -43,6 +43,12 @@ async function timeInterleaved(models: GraphModel[], input: tf.Tensor, rounds: n
   return times.map((t) => median(t.wall));
 }
 
+/** Which of loadTurboModel's routes runs the models, and why when it is not the session. */
+function describeRoute(m: TurboGraphModel): string {
+  if (m.route === 'session') return 'session (the whole model as one TensorFlow graph, one call per run)';
+  return `op by op (tfjs's graph executor${m.routeReason ? `: ${m.routeReason}` : ''})`;
+}
+
 /** The demo as a commander program; `log` receives each output line (tests collect them). */
 export function buildDemoProgram(log: (line: string) => void = console.log): Command {
   return new Command('tfjs-turbo-demo')
@@ -66,6 +72,7 @@ export function buildDemoProgram(log: (line: string) => void = console.log): Com
     log(`backend: ${describeBackend()}`);
     const original = await loadTurboModel(embeddedModelDir());
     const turbo = await loadTurboModel(opts.out);
+    log(`route: ${describeRoute(turbo)}`);
     const prep = await readPreprocessing(embeddedModelDir());
     const classes = fs.readFileSync(path.join(embeddedModelDir(), 'imagenet-classes.txt'), 'utf8').split('\n');
     const crop = prep.center_crop;
