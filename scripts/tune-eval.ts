@@ -57,8 +57,8 @@ const program = new Command('tune-eval')
     registerTurboOps();
     await useBackend();
     const scoreBackend = describeBackend();
-    const prep = readPreprocessing(embeddedModelDir());
-    const rows = readLabels(imagesDir);
+    const prep = await readPreprocessing(embeddedModelDir());
+    const rows = await readLabels(imagesDir);
     // One seeded shuffle: the first `calibration` images are the tuner's, the rest are held out.
     const [a, b] = splitHalves(rows.length, opts.seed + 1000);
     const order = [...a, ...b];

@@ -9,7 +9,7 @@ import { packageRoot } from './paths';
 import { Graph } from './graph/ir';
 import { readGraphModel, writeGraphModel } from './graph/model_io';
 import { readSidecars } from './sidecars';
-import { NoTransformerBlocksError, RewriteOptions, RewriteSummary, applyTurbo, planTurbo, validateRewritten } from './rewrite/pass';
+import { NoTransformerBlocksError, RewriteOptions, RewriteSummary, TurboPlan, applyTurbo, planTurbo, validateRewritten } from './rewrite/pass';
 import { TurboOptions, resolveTurboOptions } from './turbo/options';
 import { checkSavedModelReplaceable } from './savedmodel/output';
 import { SavedModelInfo, writeSavedModel } from './savedmodel/write';
@@ -101,15 +101,20 @@ export async function stripTurboModel(inDir: string, outDir: string, options: Pi
 
 /** Rewrites a graph in memory; missing Turbo options take their defaults (src/turbo/options.ts). */
 export function rewriteGraph(graph: Graph, partial: Partial<RewriteOptions>, source = 'model.json'): RewriteSummary {
+  const options: RewriteOptions = { ...resolveOptions(partial), architecture: partial.architecture, portable: partial.portable };
+  const plan = planModel(graph, options, source);
+  checkScheduleFits(plan.schedule, plan.tokenCount);
+  const summary = applyTurbo(graph, plan, options);
+  const problems = validateRewritten(graph, plan);
+  // The input was validated when read: a broken result is our bug, not the user's model.
+  if (problems.length) throw new Error(`rewritten graph is invalid: ${problems.slice(0, 3).join('; ')}`);
+  return summary;
+}
+
+/** planTurbo, with "no blocks we recognise" as the one-line GraphError naming `source` (the user's model, not our bug). */
+export function planModel(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rThreshold' | 'architecture'>, source: string): TurboPlan {
   try {
-    const options: RewriteOptions = { ...resolveOptions(partial), architecture: partial.architecture, portable: partial.portable };
-    const plan = planTurbo(graph, options);
-    checkScheduleFits(plan.schedule, plan.tokenCount);
-    const summary = applyTurbo(graph, plan, options);
-    const problems = validateRewritten(graph, plan);
-    // The input was validated when read: a broken result is our bug, not the user's model.
-    if (problems.length) throw new Error(`rewritten graph is invalid: ${problems.slice(0, 3).join('; ')}`);
-    return summary;
+    return planTurbo(graph, options);
   } catch (e) {
     if (e instanceof NoTransformerBlocksError) throw new GraphError(source, e.message);
     throw e;

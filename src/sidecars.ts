@@ -5,12 +5,12 @@
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { TurboInputError } from './errors';
-import { readRegularFile } from './graph/safe_read';
+import { MAX_BYTES, parseJsonText, readRegularFile } from './graph/safe_read';
+import { checkPreprocessing } from './image/preprocessing';
 
 export const SIDECAR_FILES = ['preprocessing.json', 'imagenet-classes.txt', 'labels.txt'] as const;
 
-/** Far above any class list (ImageNet-21k's names are ~300 kB). */
-const MAX_SIDECAR_BYTES = 16 << 20;
+const MAX_SIDECAR_BYTES = MAX_BYTES.sidecar;
 
 /** The sidecar files present in `modelDir`, by name. */
 export async function readSidecars(modelDir: string): Promise<Record<string, Uint8Array>> {
@@ -23,6 +23,8 @@ export async function readSidecars(modelDir: string): Promise<Record<string, Uin
     // Opened without blocking and checked with fstat: a file swapped for a FIFO since lstat cannot hang us.
     const { data, size } = await readRegularFile(file, MAX_SIDECAR_BYTES + 1);
     if (size > MAX_SIDECAR_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than a ${name} can need (${MAX_SIDECAR_BYTES})`);
+    // Copied into a model users will preprocess with: refused here, not by their first image.
+    if (name === 'preprocessing.json') checkPreprocessing(parseJsonText(data.toString('utf8'), file), file);
     out[name] = data;
   }
   return out;

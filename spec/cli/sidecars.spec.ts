@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
+import { dirHash } from '../helpers/dir_hash';
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-sidecars-'))));
@@ -29,4 +30,19 @@ test('a sidecar that is a directory is refused, and nothing is written', async (
   const out = path.join(tmp, 'out');
   await expect(convertWithTurbo(input, out, { r: 8 })).rejects.toThrow(/preprocessing\.json: is a directory, expected a regular file/);
   expect(fs.existsSync(out)).toBe(false);
+});
+
+test('a preprocessing.json that would break its users (std 0) is refused before it is copied; the input is untouched', async () => {
+  const input = path.join(tmp, 'in-std');
+  fs.mkdirSync(input);
+  for (const f of fs.readdirSync(embeddedModelDir())) {
+    if (f.endsWith('.json') || f.endsWith('.bin')) fs.copyFileSync(path.join(embeddedModelDir(), f), path.join(input, f));
+  }
+  const prep = JSON.parse(fs.readFileSync(path.join(input, 'preprocessing.json'), 'utf8'));
+  fs.writeFileSync(path.join(input, 'preprocessing.json'), JSON.stringify({ ...prep, std: [0, 0, 0] }));
+  const before = dirHash(input);
+  const out = path.join(tmp, 'out-std');
+  await expect(convertWithTurbo(input, out, { r: 8 })).rejects.toThrow(`${path.join(input, 'preprocessing.json')}: std must be greater than 0 in every channel`);
+  expect(fs.existsSync(out)).toBe(false);
+  expect(dirHash(input)).toBe(before);
 });

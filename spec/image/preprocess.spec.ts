@@ -1,8 +1,11 @@
 // Our sharp preprocessing against the PIL/torchvision preprocessing that produced the official
 // parity inputs (../shared/parity/vit-tiny-inputs.f32), on the same 8 real photos.
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Preprocessing, preprocessImage, resizedSize } from '../../src/image/preprocess';
+import { preprocessingProblem } from '../../src/image/preprocessing';
 import { FIXTURES } from '../helpers/parity';
 
 const parity = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-turbo.json'), 'utf8'));
@@ -33,4 +36,22 @@ test.each(images)('%s matches the PIL bicubic reference', async (file, i) => {
   console.log(`${file}: mean abs diff ${mean.toFixed(5)}, max ${max.toFixed(4)} (1 grey level = ${(2 / 255).toFixed(4)})`);
   // Different resampling libraries: small per-pixel differences, no shifts or channel swaps.
   expect(mean).toBeLessThan(1 / 255);
+});
+
+test('an image path that is a FIFO is refused, not handed to sharp to block on', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-prep-'));
+  try {
+    const fifo = path.join(dir, 'photo.jpg');
+    execFileSync('mkfifo', [fifo]);
+    await expect(preprocessImage(fifo, prep)).rejects.toThrow(`${fifo}: is a FIFO, expected a regular file`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 15000);
+
+test('preprocessing values given in code are checked like preprocessing.json', async () => {
+  const photo = path.join(FIXTURES, 'images', images[0][0]);
+  await expect(preprocessImage(photo, { ...prep, center_crop: 1e9 })).rejects.toThrow('preprocessing: center_crop must be an integer from 1 to 8192');
+  expect(preprocessingProblem({ ...prep, std: [0, 0, 0] })).toBe('std must be greater than 0 in every channel');
+  expect(preprocessingProblem(prep)).toBeUndefined();
 });

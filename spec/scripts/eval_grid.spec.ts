@@ -67,18 +67,18 @@ describe('parseCsv / readLabels', () => {
     expect(() => parseCsv('file,label\n"a.jpg,1\n')).toThrow('line 2: unterminated quoted field');
   });
 
-  test('reads file and label by header name, in file order, with line numbers', () => {
+  test('reads file and label by header name, in file order, with line numbers', async () => {
     const dir = imageFolder([3, 5], 'author,label,file\n"Doe, Jane",717,a.jpg\nx,609,b.jpg\n');
-    expect(readLabels(dir)).toEqual([
+    expect(await readLabels(dir)).toEqual([
       { file: 'a.jpg', label: 717, line: 2 },
       { file: 'b.jpg', label: 609, line: 3 },
     ]);
   });
 
-  test('the shared nips17-dev labels parse (when present)', () => {
+  test('the shared nips17-dev labels parse (when present)', async () => {
     const dir = path.join(ROOT, '..', 'shared', 'data', 'nips17-dev');
     if (!fs.existsSync(dir)) return;
-    const rows = readLabels(dir);
+    const rows = await readLabels(dir);
     expect(rows).toHaveLength(500);
     expect(rows.every((r) => r.label >= 0 && r.label < 1000)).toBe(true);
   });
@@ -100,13 +100,13 @@ describe('bad input: one line, non-zero exit, nothing written', () => {
 
   test.each([
     ['empty', '', 'empty'],
-    ['no label column', 'file,class\na.jpg,1\n', "header must name 'file' and 'label' columns (found: file,class)"],
+    ['no label column', 'file,class\na.jpg,1\n', "line 1: the header must name a 'file' and a 'label' column"],
     ['only a header', 'file,label\n', 'lists no images'],
-    ['a label that is not a class index', 'file,label\n0411ca972e637297.jpg,1\n1394faa319bd353c.jpg,dog\n', "line 3: label 'dog' is not a class index"],
-    ['a negative label', 'file,label\n0411ca972e637297.jpg,-1\n', "line 2: label '-1' is not a class index"],
+    ['a label that is not a class index', 'file,label\n0411ca972e637297.jpg,1\n1394faa319bd353c.jpg,dog\n', 'line 3: the label is not a class index'],
+    ['a negative label', 'file,label\n0411ca972e637297.jpg,-1\n', 'line 2: the label is not a class index'],
     ['a short row', 'file,label\n0411ca972e637297.jpg\n', 'line 2: 1 column(s), expected at least 2'],
     ['an empty file name', 'file,label\n,3\n', 'line 2: empty file name'],
-    ['a file listed twice', 'file,label\na.jpg,1\nb.jpg,2\na.jpg,1\n', "line 4: 'a.jpg' is listed twice (first on line 2)"],
+    ['a file listed twice', 'file,label\na.jpg,1\nb.jpg,2\na.jpg,1\n', 'line 4: the file is listed twice (first on line 2)'],
     ['an unterminated quote', 'file,label,author\na.jpg,1,"Doe\n', 'line 2: unterminated quoted field'],
   ])('labels.csv malformed: %s', async (_, csv, message) => {
     const dir = imageFolder([], csv);

@@ -2,16 +2,21 @@
 // search is deterministic, the output carries the chosen schedule and the search log, and bad input
 // is one line.
 
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
 import { runProgram } from '../../src/cli/run';
 import { useBackend } from '../../src/runtime/backend';
 import { readCalibrationSet } from '../../src/tune/calibration';
 import { tuneTurbo } from '../../src/tune/tune';
+import { Graph } from '../../src/graph/ir';
+import { writeGraphModel } from '../../src/graph/model_io';
 import { HF_FIXTURES } from '../hf/hf_fixture';
+import { dirHash } from '../helpers/dir_hash';
 
 const HARE = path.join(__dirname, '..', '..', 'assets', 'hare.jpg');
 const PREP = { resize_shortest_side: 64, center_crop: 64, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as const;
@@ -117,5 +122,121 @@ describe('bad input is one line', () => {
     expect(r.err).toContain(problem);
     expect(r.err).not.toContain('internal error');
     expect(fs.existsSync(path.join(tmp, 'out-bad'))).toBe(false);
+  });
+});
+
+// Issue 20: the tuner's own reads (labels.csv, preprocessing.json) under the same policy as the
+// converter's, its preprocessing values checked before any work, and its metrics before writing.
+describe('hostile calibration folders and preprocessing.json', () => {
+  const HANG_MS = 15000;
+  const PASSWD_FIRST_LINE = fs.readFileSync('/etc/passwd', 'utf8').split('\n')[0];
+  const mkfifo = (p: string) => execFileSync('mkfifo', [p]);
+  let n = 0;
+
+  /** A fresh copy of the model (with `prep` as preprocessing.json) and of the images, per case. */
+  function fixture(prep: unknown = PREP): { model: string; images: string; out: string } {
+    const root = path.join(tmp, `hostile-${n++}`);
+    fs.cpSync(model, path.join(root, 'model'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'model', 'preprocessing.json'), typeof prep === 'string' ? prep : JSON.stringify(prep));
+    fs.cpSync(images, path.join(root, 'images'), { recursive: true });
+    return { model: path.join(root, 'model'), images: path.join(root, 'images'), out: path.join(root, 'out') };
+  }
+
+  /** Runs the tuner's CLI on `f` and checks what every refusal must be: one line, no trace, nothing written, input untouched. */
+  async function refused(f: { model: string; images: string; out: string }, ...parts: string[]): Promise<string> {
+    const before = [dirHash(f.model), dirHash(f.images)];
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${HANG_MS} ms`)), HANG_MS)));
+    const r = await Promise.race([cli(f.model, f.out, '--target-flops', '1.3', '--calibrate', f.images, '--max-evals', '1'), hang]).finally(() => clearTimeout(timer));
+    expect(r.code).not.toBe(0);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.err).not.toMatch(/\n\s+at |internal error/);
+    expect(r.err).not.toContain(PASSWD_FIRST_LINE);
+    for (const p of parts) expect(r.err).toContain(p);
+    expect(fs.existsSync(f.out)).toBe(false);
+    expect([dirHash(f.model), dirHash(f.images)]).toEqual(before);
+    return r.err;
+  }
+
+  test.each([
+    ['a FIFO', (p: string) => mkfifo(p), 'is a FIFO'],
+    ['a link to /dev/zero', (p: string) => fs.symlinkSync('/dev/zero', p), 'leaves its directory'],
+    ['a link to /etc/passwd', (p: string) => fs.symlinkSync('/etc/passwd', p), 'leaves its directory'],
+  ])('labels.csv that is %s is refused unread', async (_, make, problem) => {
+    const f = fixture();
+    make(path.join(f.images, 'labels.csv'));
+    await refused(f, path.join(f.images, 'labels.csv'), problem);
+  }, 30000);
+
+  test.each([
+    ['a FIFO', (p: string) => mkfifo(p), 'is a FIFO'],
+    ['a link to /dev/zero', (p: string) => fs.symlinkSync('/dev/zero', p), 'leaves its directory'],
+    ['a link to /etc/passwd', (p: string) => fs.symlinkSync('/etc/passwd', p), 'leaves its directory'],
+  ])('preprocessing.json that is %s is refused unread', async (_, make, problem) => {
+    const f = fixture();
+    fs.rmSync(path.join(f.model, 'preprocessing.json'));
+    make(path.join(f.model, 'preprocessing.json'));
+    await refused(f, path.join(f.model, 'preprocessing.json'), problem);
+  }, 30000);
+
+  test("a copy of /etc/passwd as labels.csv or preprocessing.json: the error quotes none of it", async () => {
+    const a = fixture();
+    fs.copyFileSync('/etc/passwd', path.join(a.images, 'labels.csv'));
+    await refused(a, path.join(a.images, 'labels.csv'), "line 1: the header must name a 'file' and a 'label' column");
+    const b = fixture(fs.readFileSync('/etc/passwd', 'utf8'));
+    await refused(b, path.join(b.model, 'preprocessing.json'), 'not valid JSON');
+  });
+
+  test('labels.csv rows are blamed by line number, not quoted', async () => {
+    const f = fixture();
+    fs.writeFileSync(path.join(f.images, 'labels.csv'), 'file,label\ncrop0.jpg,1\ncrop1.jpg,secret-label\n');
+    const err = await refused(f, 'labels.csv: line 3: the label is not a class index');
+    expect(err).not.toContain('secret-label');
+  });
+
+  test.each([
+    ['center_crop 1e9', { center_crop: 1e9 }, 'center_crop must be an integer from 1 to 8192'],
+    ['center_crop 0', { center_crop: 0 }, 'center_crop must be an integer from 1 to 8192'],
+    ['a fractional resize', { resize_shortest_side: 64.5 }, 'resize_shortest_side must be an integer'],
+    ['a resize given as text', { resize_shortest_side: '64' }, 'resize_shortest_side must be an integer'],
+    ['a crop larger than the resize', { resize_shortest_side: 48, center_crop: 64 }, 'center_crop must not be larger than resize_shortest_side'],
+    ['std [0, 0, 0]', { std: [0, 0, 0] }, 'std must be greater than 0 in every channel'],
+    ['a negative std', { std: [0.5, -0.5, 0.5] }, 'std must be greater than 0'],
+    ['mean with 2 entries', { mean: [0.5, 0.5] }, 'mean must be a list of 3 finite numbers'],
+    ['an infinite mean (1e999)', '{"resize_shortest_side":64,"center_crop":64,"mean":[1e999,0.5,0.5],"std":[0.5,0.5,0.5]}', 'mean must be a list of 3 finite numbers'],
+    ['an unknown interpolation', { interpolation: 'sinc' }, 'interpolation must be one of'],
+    ['not an object', [1, 2, 3], 'is not a JSON object'],
+  ])('preprocessing.json with %s: one line naming the file and the field, before any work', async (_, edit, problem) => {
+    const f = fixture(typeof edit === 'string' || Array.isArray(edit) ? (typeof edit === 'string' ? edit : JSON.stringify(edit)) : { ...PREP, ...edit });
+    await refused(f, `${path.join(f.model, 'preprocessing.json')}: ${problem}`);
+  });
+
+  test('a crop the model does not take: model.json and center_crop are named', async () => {
+    const f = fixture({ ...PREP, resize_shortest_side: 48, center_crop: 48 });
+    await refused(f, path.join(f.model, 'model.json'), 'center_crop');
+  });
+
+  test('--target-flops on a model without transformer blocks: one line naming model.json', async () => {
+    const f = fixture();
+    const g = new Graph({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }, []);
+    g.addNode({ name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' } } });
+    g.addConst('w', 'float32', [2, 2], [1, 0, 0, 1]);
+    g.addNode({ name: 'y', op: 'MatMul', input: ['x', 'w'], attr: { T: { type: 'DT_FLOAT' } } });
+    fs.rmSync(f.model, { recursive: true });
+    await writeGraphModel(g, f.model);
+    fs.writeFileSync(path.join(f.model, 'preprocessing.json'), JSON.stringify(PREP));
+    await refused(f, `${path.join(f.model, 'model.json')}: no transformer blocks found`);
+  });
+
+  test('non-finite logits are refused, not scored as 100 % agreement', async () => {
+    await useBackend('wasm');
+    const inputs = tf.fill([2, 3, 64, 64], NaN) as tf.Tensor4D;
+    try {
+      await expect(tuneTurbo(model, { inputs, names: ['a.jpg', 'b.jpg'] }, { targetFlops: 1.3, maxEvals: 1 })).rejects.toThrow(
+        `${path.join(model, 'model.json')}: the unmerged model gives non-finite logits (NaN or infinity)`,
+      );
+    } finally {
+      inputs.dispose();
+    }
   });
 });

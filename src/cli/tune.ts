@@ -38,7 +38,7 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
   if (!o.dryRun) await checkOutputTarget(inDir, outDir, !!o.force);
   let prep;
   try {
-    prep = readPreprocessing(inDir);
+    prep = await readPreprocessing(inDir);
   } catch (e) {
     if (e instanceof TurboInputError && /not found/.test(e.problem)) {
       throw new TurboInputError(e.file, 'not found: the tuner preprocesses the calibration images as this file describes');

@@ -108,8 +108,17 @@ export async function readRegularFile(file: string, maxBytes: number, missing = 
  * than the bound plus one byte either way.
  */
 export async function readWholeFile(file: string, kind: FileKind, missing = 'not found'): Promise<Buffer> {
+  return wholeOrRefused(file, kind, await readRegularFile(file, MAX_BYTES[kind] + 1, missing));
+}
+
+/** readWholeFile for `name` inside `dir`: refused when its real path leaves `realDir` (readFileInside). */
+export async function readWholeFileInside(dir: string, realDir: string, name: string, kind: FileKind, missing = 'not found'): Promise<Buffer> {
+  return wholeOrRefused(path.join(dir, name), kind, await readFileInside(dir, realDir, name, MAX_BYTES[kind] + 1, missing));
+}
+
+/** The data of a read bounded at one byte past the kind's limit, or the refusal when it hit that byte. */
+function wholeOrRefused(file: string, kind: FileKind, { data, size }: BoundedRead): Buffer {
   const max = MAX_BYTES[kind];
-  const { data, size } = await readRegularFile(file, max + 1, missing);
   if (size > max || data.length > max) {
     throw new TurboInputError(file, `is ${size} bytes, more than the ${max} a ${KIND_NAMES[kind]} can be`);
   }

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TurboInputError } from '../errors';
-import { shardPathProblem } from '../graph/safe_read';
+import { readWholeFileInside, realDirOf, shardPathProblem } from '../graph/safe_read';
 
 export interface Labelled {
   file: string;
@@ -64,37 +64,62 @@ export function parseCsv(text: string): { fields: string[]; line: number }[] {
   return records.filter((r) => !(r.fields.length === 1 && r.fields[0].trim() === ''));
 }
 
-/** Reads `labels.csv` (columns file,label; others ignored) from an image folder, checking every row. */
-export function readLabels(dir: string): Labelled[] {
-  if (!fs.existsSync(dir)) throw new TurboInputError(dir, 'image folder not found');
-  if (!fs.statSync(dir).isDirectory()) throw new TurboInputError(dir, 'not a directory (expected an image folder with labels.csv)');
+/**
+ * Reads `labels.csv` (columns file,label; others ignored) from an image folder, checking every row.
+ * The file is as untrusted as a model: a bounded read of a regular file inside the folder, and no
+ * message quotes its text (it may be a copy of a secret), only line numbers and what is wrong.
+ */
+export async function readLabels(dir: string): Promise<Labelled[]> {
   const csv = path.join(dir, 'labels.csv');
-  if (!fs.existsSync(csv)) throw new TurboInputError(csv, 'not found (the image folder needs a labels.csv with columns file,label)');
-  let records: { fields: string[]; line: number }[];
-  try {
-    records = parseCsv(fs.readFileSync(csv, 'utf8'));
-  } catch (e) {
-    throw new TurboInputError(csv, (e as Error).message);
-  }
+  const records = csvRecords(await readLabelsText(dir), csv);
   if (records.length === 0) throw new TurboInputError(csv, "empty (expected a header line 'file,label' and one line per image)");
   const header = records[0].fields.map((h) => h.trim());
-  const fi = header.indexOf('file');
-  const li = header.indexOf('label');
-  if (fi < 0 || li < 0) throw new TurboInputError(csv, `header must name 'file' and 'label' columns (found: ${header.join(',')})`);
+  const columns = { file: header.indexOf('file'), label: header.indexOf('label') };
+  if (columns.file < 0 || columns.label < 0) throw new TurboInputError(csv, "line 1: the header must name a 'file' and a 'label' column");
   const seen = new Map<string, number>();
-  const rows = records.slice(1).map(({ fields, line }) => {
-    if (fields.length <= Math.max(fi, li)) throw new TurboInputError(csv, `line ${line}: ${fields.length} column(s), expected at least ${Math.max(fi, li) + 1}`);
-    const file = fields[fi].trim();
-    const text = fields[li].trim();
-    if (!file) throw new TurboInputError(csv, `line ${line}: empty file name`);
-    const unsafe = shardPathProblem(file);
-    if (unsafe) throw new TurboInputError(csv, `line ${line}: file ${JSON.stringify(file)} ${unsafe.replace('shard paths must be relative to model.json', 'image names must be relative to the folder').replace('shard paths must stay inside the model directory', 'images must be inside the folder')}`);
-    if (!/^\d+$/.test(text)) throw new TurboInputError(csv, `line ${line}: label '${text}' is not a class index (a non-negative integer)`);
-    const first = seen.get(file);
-    if (first !== undefined) throw new TurboInputError(csv, `line ${line}: '${file}' is listed twice (first on line ${first})`);
-    seen.set(file, line);
-    return { file, label: Number(text), line };
+  const rows = records.slice(1).map((record) => {
+    const row = labelledRow(record, columns);
+    if (typeof row === 'string') throw new TurboInputError(csv, `line ${record.line}: ${row}`);
+    const first = seen.get(row.file);
+    if (first !== undefined) throw new TurboInputError(csv, `line ${record.line}: the file is listed twice (first on line ${first})`);
+    seen.set(row.file, row.line);
+    return row;
   });
   if (rows.length === 0) throw new TurboInputError(csv, 'lists no images (only a header)');
   return rows;
+}
+
+async function readLabelsText(dir: string): Promise<string> {
+  if (!fs.existsSync(dir)) throw new TurboInputError(dir, 'image folder not found');
+  if (!fs.statSync(dir).isDirectory()) throw new TurboInputError(dir, 'not a directory (expected an image folder with labels.csv)');
+  const missing = 'not found (the image folder needs a labels.csv with columns file,label)';
+  return (await readWholeFileInside(dir, await realDirOf(dir), 'labels.csv', 'labelsCsv', missing)).toString('utf8');
+}
+
+function csvRecords(text: string, csv: string): { fields: string[]; line: number }[] {
+  try {
+    return parseCsv(text);
+  } catch (e) {
+    throw new TurboInputError(csv, (e as Error).message);
+  }
+}
+
+/** One data row, or what is wrong with it (without quoting it). */
+function labelledRow({ fields, line }: { fields: string[]; line: number }, columns: { file: number; label: number }): Labelled | string {
+  const need = Math.max(columns.file, columns.label) + 1;
+  if (fields.length < need) return `${fields.length} column(s), expected at least ${need}`;
+  const file = fields[columns.file].trim();
+  const label = fields[columns.label].trim();
+  if (!file) return 'empty file name';
+  const unsafe = imageNameProblem(file);
+  if (unsafe) return `the file name ${unsafe}`;
+  if (!/^\d+$/.test(label)) return 'the label is not a class index (a non-negative integer)';
+  return { file, label: Number(label), line };
+}
+
+/** shardPathProblem's checks, worded for an image folder. */
+function imageNameProblem(file: string): string | undefined {
+  return shardPathProblem(file)
+    ?.replace('shard paths must be relative to model.json', 'image names must be relative to the folder')
+    .replace('shard paths must stay inside the model directory', 'images must be inside the folder');
 }

@@ -5,6 +5,8 @@
 // reference inputs). The sharp path (preprocess.ts) and the browser path (preprocess_web.ts) share
 // the geometry and the normalisation below; the constants come from the model's preprocessing.json.
 
+import { TurboInputError } from '../errors';
+
 export interface Preprocessing {
   color?: 'RGB';
   resize_shortest_side: number;
@@ -22,13 +24,41 @@ export interface Pixels {
   channels: 3 | 4;
 }
 
-/** Throws unless `p` has what preprocessing needs; `source` names where it came from. */
-export function checkPreprocessing(p: unknown, source: string): Preprocessing {
-  const q = p as Preprocessing;
-  if (!q || !(q.resize_shortest_side > 0) || !(q.center_crop > 0) || q.mean?.length !== 3 || q.std?.length !== 3) {
-    throw new Error(`${source}: needs resize_shortest_side, center_crop, mean[3] and std[3]`);
+/**
+ * Largest resize or crop accepted: far above any ViT's input (DINOv2 uses 518), low enough that one
+ * image's buffers stay in memory. A larger value is an edit, not a model.
+ */
+export const MAX_IMAGE_SIDE = 8192;
+
+/** Why `p` cannot drive preprocessing (one field, no value quoted: the file may be a stranger's), or undefined. */
+export function preprocessingProblem(p: unknown): string | undefined {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return 'is not a JSON object with resize_shortest_side, center_crop, mean and std';
+  const q = p as Record<string, unknown>;
+  for (const field of ['resize_shortest_side', 'center_crop']) {
+    if (!isSide(q[field])) return `${field} must be an integer from 1 to ${MAX_IMAGE_SIDE}`;
   }
-  return q;
+  // The crop is cut from the resized image, whose short side is resize_shortest_side: a larger crop fits no image.
+  if ((q.center_crop as number) > (q.resize_shortest_side as number)) return 'center_crop must not be larger than resize_shortest_side';
+  for (const field of ['mean', 'std']) {
+    if (!isRgbTriple(q[field])) return `${field} must be a list of 3 finite numbers (R, G, B)`;
+  }
+  // Pixels are divided by std: 0 turns every input into NaN or infinity, a negative one flips the image.
+  if (!(q.std as number[]).every((v) => v > 0)) return 'std must be greater than 0 in every channel';
+  if (q.interpolation !== undefined && !(typeof q.interpolation === 'string' && Object.hasOwn(FILTERS, q.interpolation))) {
+    return `interpolation must be one of ${Object.keys(FILTERS).join(', ')}`;
+  }
+  if (q.color !== undefined && q.color !== 'RGB') return "color must be 'RGB'";
+  return undefined;
+}
+
+const isSide = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_IMAGE_SIDE;
+const isRgbTriple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/** `p` as Preprocessing, or a one-line TurboInputError naming `source` and the field that is wrong. */
+export function checkPreprocessing(p: unknown, source: string): Preprocessing {
+  const problem = preprocessingProblem(p);
+  if (problem) throw new TurboInputError(source, problem);
+  return p as Preprocessing;
 }
 
 /** Output size of torchvision Resize(shortest): the short side becomes `shortest`, the long side scales (truncated). */

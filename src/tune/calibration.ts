@@ -5,9 +5,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { OptionsError, TurboInputError } from '../errors';
-import { readFileInside, realDirOf } from '../graph/safe_read';
+import { readWholeFileInside, realDirOf } from '../graph/safe_read';
 import { readLabels } from '../image/labels';
 import { Preprocessing, preprocessImage } from '../image/preprocess';
+import { checkPreprocessing } from '../image/preprocessing';
 
 export interface CalibrationSet {
   /** [N, 3, H, W], preprocessed. */
@@ -18,14 +19,15 @@ export interface CalibrationSet {
 }
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
-/** Larger than any photo worth calibrating on. */
-const MAX_IMAGE_BYTES = 64 << 20;
 
 export async function readCalibrationSet(dir: string, prep: Preprocessing, limit?: number, onImage?: (done: number, total: number) => void): Promise<CalibrationSet> {
+  // Checked before anything is read: the buffer below is sized by the crop.
+  checkPreprocessing(prep, 'preprocessing');
   if (!fs.existsSync(dir)) throw new OptionsError('--calibrate', `${dir}: not found`);
   if (!fs.statSync(dir).isDirectory()) throw new OptionsError('--calibrate', `${dir}: not a directory (expected a folder of images)`);
-  const hasLabels = fs.existsSync(path.join(dir, 'labels.csv'));
-  const labelled = hasLabels ? readLabels(dir) : undefined;
+  // lstat, not exists: a dangling labels.csv link is refused by readLabels, not taken for "no labels".
+  const hasLabels = fs.lstatSync(path.join(dir, 'labels.csv'), { throwIfNoEntry: false }) !== undefined;
+  const labelled = hasLabels ? await readLabels(dir) : undefined;
   let files = labelled ? labelled.map((l) => l.file) : fs.readdirSync(dir).filter((f) => IMAGE.test(f)).sort();
   if (limit !== undefined) files = files.slice(0, limit);
   if (files.length < 2) throw new OptionsError('--calibrate', `${dir}: ${files.length} image(s); the tuner needs at least 2 (one half to search, one to confirm)`);
@@ -34,8 +36,7 @@ export async function readCalibrationSet(dir: string, prep: Preprocessing, limit
   const realDir = await realDirOf(dir);
   for (const [i, f] of files.entries()) {
     // Names come from labels.csv, which is as untrusted as a model: regular files inside the folder only.
-    const { data: bytes, size } = await readFileInside(dir, realDir, f, MAX_IMAGE_BYTES + 1, labelled ? 'image not found (listed in labels.csv)' : 'not found');
-    if (size > MAX_IMAGE_BYTES) throw new TurboInputError(path.join(dir, f), `is ${size} bytes, more than a calibration image may be (${MAX_IMAGE_BYTES})`);
+    const bytes = await readWholeFileInside(dir, realDir, f, 'image', labelled ? 'image not found (listed in labels.csv)' : 'not found');
     try {
       data.set(await preprocessImage(bytes, prep), i * 3 * crop * crop);
     } catch (e) {

@@ -5,12 +5,13 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
-import { rewriteGraph } from '../convert';
-import { OptionsError } from '../errors';
+import * as path from 'path';
+import { planModel, rewriteGraph } from '../convert';
+import { GraphError, OptionsError } from '../errors';
 import { Graph } from '../graph/ir';
 import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { registerTurboOps } from '../ops/register';
-import { RewriteOptions, planTurbo } from '../rewrite/pass';
+import { RewriteOptions } from '../rewrite/pass';
 import { BackendName, defaultBackend, restoringBackend, useBackend } from '../runtime/backend';
 import { CalibrationSet } from './calibration';
 import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
@@ -143,10 +144,36 @@ async function pairedSpeedup(base: Runner, cand: Runner, x: tf.Tensor, pairs = 7
   return ratios[ratios.length >> 1];
 }
 
-function rewritten(graph: Graph, c: Candidate, options: TuneOptions): Graph {
+function rewritten(graph: Graph, c: Candidate, options: TuneOptions, source: string): Graph {
   const g = cloneGraph(graph);
-  rewriteGraph(g, { ...options.fixed, r: c.schedule, alpha: c.alpha, architecture: options.architecture });
+  rewriteGraph(g, { ...options.fixed, r: c.schedule, alpha: c.alpha, architecture: options.architecture }, source);
   return g;
+}
+
+/** What errors about the model name: its model.json when read from disk. */
+function modelSource(model: string | Graph): string {
+  if (typeof model !== 'string') return 'model.json';
+  return model.endsWith('.json') ? model : path.join(model, 'model.json');
+}
+
+/** The images must have the model's input shape; tfjs would only say so from deep inside execute. */
+function checkInputShape(r: Runner, images: tf.Tensor4D, source: string): void {
+  const want = r.model.inputs[0].shape;
+  const got = images.shape;
+  if (!want || want.length !== 4) return;
+  if (want.slice(1).some((d, i) => d > 0 && d !== got[i + 1])) {
+    throw new GraphError(source, `takes input [${want.slice(1).join(', ')}], but the calibration images were preprocessed to [${got.slice(1).join(', ')}] (center_crop in preprocessing.json)`);
+  }
+}
+
+/**
+ * NaN or infinite logits make every agreement 100 % and every KL NaN, so any candidate would "win":
+ * refuse before a model is written on that evidence.
+ */
+function checkFinite(logits: Float32Array, source: string, what: string): void {
+  if (!logits.every(Number.isFinite)) {
+    throw new GraphError(source, `${what} gives non-finite logits (NaN or infinity) on the calibration images, so the tuner cannot score it; nothing was written`);
+  }
 }
 
 /** Switches backends to score and time candidates, and puts the caller's backend back when done. */
@@ -165,8 +192,9 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   const n = images.inputs.shape[0];
   if (n < 2) throw new OptionsError('--calibrate', `${n} image(s); the tuner needs at least 2`);
   registerTurboOps();
+  const source = modelSource(model);
   const graph = typeof model === 'string' ? await readGraphModel(model) : model;
-  const plan = planTurbo(cloneGraph(graph), { r: 0, rThreshold: 0, architecture: options.architecture });
+  const plan = planModel(cloneGraph(graph), { r: 0, rThreshold: 0, architecture: options.architecture }, source);
   if (!plan.dims) throw new OptionsError('--target-flops', 'the model does not show its block widths, so FLOPs cannot be estimated');
   const shape: ModelShape = {
     tokenCount: plan.tokenCount,
@@ -181,7 +209,14 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
 
   await useBackend(scoreBackend);
   const base = await load(cloneGraph(graph));
-  const ref = await logits(base, images.inputs).finally(() => base.model.dispose());
+  let ref;
+  try {
+    checkInputShape(base, images.inputs, source);
+    ref = await logits(base, images.inputs);
+  } finally {
+    base.model.dispose();
+  }
+  checkFinite(ref.data, source, 'the unmerged model');
   const labels = images.labels;
   const baseline = {
     search: labels ? agreement(ref.data, ref.data, ref.classes, searchRows, labels).accuracy : undefined,
@@ -192,13 +227,14 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   const outputs = new WeakMap<ScoredCandidate, Float32Array>();
   const score = async (c: Candidate): Promise<ScoredCandidate> => {
     await useBackend(scoreBackend);
-    const r = await load(rewritten(graph, c, options));
+    const r = await load(rewritten(graph, c, options, source));
     let out;
     try {
       out = await logits(r, images.inputs);
     } finally {
       r.model.dispose();
     }
+    checkFinite(out.data, source, `the merged model (${c.shape}, alpha ${c.alpha})`);
     const scored = { ...c, search: agreement(ref.data, out.data, ref.classes, searchRows, labels) };
     outputs.set(scored, out.data);
     return scored;
@@ -209,7 +245,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
     const batch = Math.min(options.speedBatch ?? 8, n);
     const x = tf.slice(images.inputs, [0, 0, 0, 0], [batch, -1, -1, -1]);
     try {
-      const r = await load(rewritten(graph, c, options));
+      const r = await load(rewritten(graph, c, options, source));
       try {
         return await pairedSpeedup(b, r, x);
       } finally {

@@ -39,14 +39,14 @@ export async function checkInputs(imagesDir: string, model: string, limit: numbe
   imagesDir = path.resolve(imagesDir);
   const modelDir = path.resolve(model);
   const csvPath = path.join(imagesDir, 'labels.csv');
-  const entries = readLabels(imagesDir).slice(0, limit ?? Infinity);
+  const entries = (await readLabels(imagesDir)).slice(0, limit ?? Infinity);
   for (const e of entries) {
     if (!fs.existsSync(path.join(imagesDir, e.file))) throw new TurboInputError(path.join(imagesDir, e.file), `image not found (listed on line ${e.line} of labels.csv)`);
   }
   checkModelDir(modelDir);
   const jsonPath = modelDir.endsWith('.json') ? modelDir : path.join(modelDir, 'model.json');
   const modelBase = modelDir.endsWith('.json') ? path.dirname(modelDir) : modelDir;
-  const { prep, source: prepSource } = modelPreprocessing(modelBase, note);
+  const { prep, source: prepSource } = await modelPreprocessing(modelBase, note);
   const dims = modelDims(modelBase, note);
   const crop = prep.center_crop;
 

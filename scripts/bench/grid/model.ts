@@ -31,8 +31,8 @@ export function checkModelDir(dir: string): void {
   if (!fs.existsSync(json)) throw new TurboInputError(json, 'not found (expected a tfjs graph model directory)');
 }
 
-export function modelPreprocessing(dir: string, note: (s: string) => void): { prep: Preprocessing; source: string } {
-  if (fs.existsSync(path.join(dir, 'preprocessing.json'))) return { prep: readPreprocessing(dir), source: 'preprocessing.json' };
+export async function modelPreprocessing(dir: string, note: (s: string) => void): Promise<{ prep: Preprocessing; source: string }> {
+  if (fs.existsSync(path.join(dir, 'preprocessing.json'))) return { prep: await readPreprocessing(dir), source: 'preprocessing.json' };
   note(`note: ${path.join(dir, 'preprocessing.json')} not found; using the ViT-Tiny preprocessing (RGB, shortest side 248 bicubic, centre crop 224, mean = std = 0.5)\n`);
   return { prep: { ...VIT_TINY_PREPROCESSING }, source: 'default (ViT-Tiny config.json)' };
 }

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TurboInputError } from '../../../src/errors';
-import { readJsonFile } from '../../../src/json_file';
+import { readJsonFile } from '../../../src/graph/safe_read';
 import { replaceSection } from '../../markdown';
 import { plotSpec, renderPlot } from './plot';
 import { GridResult, fmt, rel } from './results';
@@ -46,8 +46,9 @@ export async function publish(result: GridResult, jsonPath: string, opts: Publis
 
 /** --from: re-render the plot and the markdown from a saved JSON, without evaluating. */
 export async function republish(file: string, opts: PublishOptions, io: ProgramIo): Promise<void> {
-  const result = readJsonFile(file) as GridResult;
-  if (!Array.isArray(result.rows) || !result.unmerged || !result.model) throw new TurboInputError(file, 'not an eval-grid result (no rows, unmerged or model)');
+  // Our own results file (90 kB for the ViT-Tiny grid), bounded like any side file.
+  const result = (await readJsonFile(file, 'sidecar')) as GridResult;
+  if (!Array.isArray(result?.rows) || !result.unmerged || !result.model) throw new TurboInputError(file, 'not an eval-grid result (no rows, unmerged or model)');
   await publish(result, path.resolve(file), opts, io);
 }
 
