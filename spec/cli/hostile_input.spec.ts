@@ -365,6 +365,21 @@ describe('9. run-time misuse of a Turbo model', () => {
     editJson(out(), (j) => (j.modelTopology.node.find((n: any) => n.op === 'TurboMerge').attr.r.i = r));
     await expect(loadTurboModel(out())).rejects.toThrow(problem);
   });
+  test.each([
+    ['1000', /TurboMerge node '[^']+' has protected_tokens = 1000, outside \[0, 63\] for this 65-token model/],
+    ['65', /protected_tokens = 65, outside \[0, 63\]/],
+  ])('TurboMerge protected_tokens = %s in an edited model: refused at load, naming model.json and the node', async (p, problem) => {
+    expect((await cli(M, out(), '--r', '2')).code).toBe(0);
+    editJson(out(), (j) => (j.modelTopology.node.find((n: any) => n.op === 'TurboMerge').attr.protected_tokens.i = p));
+    await expect(loadTurboModel(out())).rejects.toThrow(path.join(out(), 'model.json'));
+    await expect(loadTurboModel(out())).rejects.toThrow(problem);
+  });
+  test('the op refuses more protected tokens than x has, naming the option and the token count', async () => {
+    await tf.setBackend('cpu');
+    const { turboMerge } = await import('../../src/ops/turbo_merge');
+    const x = tf.zeros([1, 5, 2]);
+    expect(() => turboMerge(x, x, tf.zeros([1, 5]), null, { r: 2, protectedTokens: 7 })).toThrow('turboMerge: protectedTokens = 7 is more than the 5 tokens of x');
+  });
   test('the op itself refuses an out-of-range r', async () => {
     await tf.setBackend('cpu');
     const { turboMerge } = await import('../../src/ops/turbo_merge');

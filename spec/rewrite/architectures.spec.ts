@@ -142,6 +142,12 @@ test('a new family is one definition: the pass takes its keys, attention and tok
   expect(plan.sources.map((s) => s.attention)).toEqual(plan.blocks.map((b) => b.logitsRef));
 });
 
+test('a family protecting all but one of its tokens is refused: nothing could merge', async () => {
+  const g = await hf('vit-small');
+  const greedy = defineArchitecture({ name: 'greedy', specialises: ['vit'], detect: () => ({ matches: true, reason: 'x' }), tokens: () => ({ protectedTokens: 64, tokenCount: 65 }) });
+  expect(() => planTurbo(g, { r: 2, rThreshold: 0 }, [vit, greedy])).toThrow('its 64 protected token(s) leave nothing to merge among its 65 tokens');
+});
+
 test('a family whose hook cannot answer says so', async () => {
   const g: Graph = await hf('vit-small');
   const broken = defineArchitecture({ name: 'broken', specialises: ['vit'], detect: () => ({ matches: true, reason: 'x' }), pooling: () => 'the pool is odd' });

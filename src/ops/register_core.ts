@@ -53,7 +53,7 @@ export function mergeNode(node: GraphNode): tf.Tensor[] {
   const decoded = decodeMergeAttrs((name) => node.attrs[name] as number | undefined);
   const attrs: TurboMergeAttrs = mergeAttrs({ ...decoded, r: decoded.r as number });
   const [x, metric, clsAttn, size] = node.inputs;
-  checkMergeInputs(x, metric, clsAttn, size ?? null);
+  checkMergeInputs(x, metric, clsAttn, size ?? null, attrs.protectedTokens);
   const out = runMerge(x as tf.Tensor3D, metric as tf.Tensor3D, clsAttn as tf.Tensor2D, (size as tf.Tensor2D) ?? null, attrs);
   return [out.x, out.size, out.assignment];
 }

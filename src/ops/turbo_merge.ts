@@ -60,8 +60,8 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
   return attrs;
 }
 
-/** Rank and shape checks shared by the op and the graph executor. */
-export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Tensor, size: tf.Tensor | null): void {
+/** Rank and shape checks shared by the op and the graph executor; `protectedTokens` is checked against x's token count. */
+export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Tensor, size: tf.Tensor | null, protectedTokens = 0): void {
   const fail = (arg: string, why: string) => {
     throw new Error(`turboMerge: ${arg} ${why}`);
   };
@@ -71,6 +71,8 @@ export function checkMergeInputs(x: tf.Tensor, metric: tf.Tensor, clsAttn: tf.Te
   const [b, n] = x.shape;
   if (b === 0) fail('x', `has batch size 0 (shape [${x.shape}]); run the model on at least one image`);
   if (n === 0) fail('x', `has no tokens (shape [${x.shape}])`);
+  // Every r would clamp to 0: the op would run and merge nothing, hiding the misconfiguration.
+  if (protectedTokens > n) fail('protectedTokens', `= ${protectedTokens} is more than the ${n} tokens of x`);
   if (metric.shape[0] !== b || metric.shape[1] !== n) fail('metric', `shape [${metric.shape}] does not match x [${x.shape}] in B, N`);
   if (clsAttn.shape[0] !== b || clsAttn.shape[1] !== n) fail('clsAttn', `shape [${clsAttn.shape}] does not match x [${x.shape}] in B, N`);
   if (size) {
@@ -101,7 +103,7 @@ export function turboMerge(
   const $clsAttn = asTensor(clsAttn, 'clsAttn');
   const $size = size === null || size === undefined ? null : asTensor(size, 'size');
   try {
-    checkMergeInputs($x, $metric, $clsAttn, $size);
+    checkMergeInputs($x, $metric, $clsAttn, $size, attrs.protectedTokens);
     return runMerge($x as tf.Tensor3D, $metric as tf.Tensor3D, $clsAttn as tf.Tensor2D, $size as tf.Tensor2D | null, attrs);
   } finally {
     // Tensors we created from plain arrays are ours to free.
