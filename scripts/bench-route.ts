@@ -38,12 +38,15 @@ interface EngineSpec {
   route: RouteEngine;
   /** TF_ENABLE_ONEDNN_OPTS for the process; undefined: whatever the library sets. */
   onednn?: '0' | '1';
+  /** TF_XLA_FLAGS for the process (XLA's CPU JIT clusters what lies between the Turbo ops). */
+  xla?: string;
 }
 
 const ENGINES: Record<string, EngineSpec> = {
   session: { key: 'session', label: 'loadTurboModel default (session)', route: 'session' },
   'session-onednn': { key: 'session-onednn', label: 'session, oneDNN (TF_ENABLE_ONEDNN_OPTS=1)', route: 'session', onednn: '1' },
   'session-eigen': { key: 'session-eigen', label: 'session, Eigen (TF_ENABLE_ONEDNN_OPTS=0)', route: 'session', onednn: '0' },
+  'session-xla': { key: 'session-xla', label: 'session, XLA CPU auto-jit', route: 'session', xla: '--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit' },
   'op-by-op': { key: 'op-by-op', label: "route: 'op-by-op'", route: 'op-by-op' },
   onnxruntime: { key: 'onnxruntime', label: 'onnxruntime-node', route: 'onnxruntime' },
 };
@@ -104,6 +107,7 @@ type Worker = BenchWorker<RouteRequest, RouteEngine>;
 function startWorker(spec: EngineSpec, threads: number): Worker {
   const env: NodeJS.ProcessEnv = { TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: '1' };
   if (spec.onednn) env.TF_ENABLE_ONEDNN_OPTS = spec.onednn;
+  if (spec.xla) env.TF_XLA_FLAGS = spec.xla;
   return BenchWorker.start<RouteRequest, RouteEngine>(path.join(__dirname, 'bench', 'route', 'worker.js'), spec.route, env);
 }
 
@@ -112,6 +116,7 @@ async function main(opts: Opts): Promise<void> {
   if (opts.fromJson) return render(JSON.parse(fs.readFileSync(opts.fromJson, 'utf8')) as RouteResult, opts);
   // 'session' must see the library's own choice, not one inherited from this shell.
   delete process.env.TF_ENABLE_ONEDNN_OPTS;
+  delete process.env.TF_XLA_FLAGS;
   const peer = checkPython(opts.python);
   if (peer.skipped) log(peer.skipped);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-route-'));
