@@ -13,7 +13,7 @@
 
 import * as os from 'os';
 import { replaceSection } from './markdown';
-import { runFuzz, tallyTable, Tallied } from './fuzz/run';
+import { ruleTally, runFuzz, tallyTable, Tallied } from './fuzz/run';
 import { runSurface, SurfaceResult } from './fuzz/surface_run';
 import { SURFACES } from './fuzz/surfaces';
 import { CASE_KINDS } from './fuzz/cases';
@@ -51,7 +51,8 @@ async function fuzzSurface(name: string, seed: number, cases: number): Promise<{
     });
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  const table = tallyTable(results, kinds);
+  // The graph section keeps its committed form; the other surfaces add the count per rule.
+  const table = name === 'graph' ? tallyTable(results, kinds) : `${tallyTable(results, kinds)}\n\n${ruleTally(results)}`;
   const bad = results.filter((r) => r.violations.length).length;
   const cmd = `npm run fuzz -- ${name === 'graph' ? '' : `--surface ${name} `}--seed ${seed} --cases ${cases}`;
   console.log(`\n${name}\n${table}\n\n${results.length} cases in ${seconds} s; ${bad} with violations`);

@@ -143,8 +143,12 @@ export const HOSTILE_PATHS = ['../outside.bin', '/etc/passwd', '/dev/zero', '../
 
 const SHARD_FILE_OPS = ['truncate', 'empty', 'extend', 'delete', 'fifo', 'directory', 'symlink-outside', 'symlink-dev-zero', 'symlink-loop', 'garbage'] as const;
 export type FileOp = (typeof SHARD_FILE_OPS)[number] | 'symlink-canary';
-/** The shard operations plus a link to the secret canary outside the input (the surfaces after the graph one). */
-export const FILE_OPS: readonly FileOp[] = [...SHARD_FILE_OPS, 'symlink-canary'];
+/**
+ * The shard operations plus a link to the secret canary outside the input (the surfaces after the
+ * graph one), listed three times: a read outside the input is the worst finding, so one file
+ * operation in five tries it.
+ */
+export const FILE_OPS: readonly FileOp[] = [...SHARD_FILE_OPS, 'symlink-canary', 'symlink-canary', 'symlink-canary'];
 
 /**
  * The secret planted outside every input of the surfaces after the graph one (beside the input in

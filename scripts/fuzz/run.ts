@@ -94,3 +94,22 @@ export function tallyTable(results: Tallied[], kinds: readonly string[] = CASE_K
   const total = `| **all** | ${results.length} | ${outcomes.map((o) => results.filter((r) => r.outcome === o).length).join(' | ')} | ${results.filter((r) => r.violations.length).length} |`;
   return [`| case kind | cases | ${outcomes.join(' | ')} | violations |`, `| --- | --- | ${outcomes.map(() => '---').join(' | ')} | --- |`, ...rows, total].join('\n');
 }
+
+/** The rules a violation breaks, by the start of its message (judge.ts, surface_run.ts). */
+const RULES: [string, RegExp][] = [
+  ['hangs', /^no result after/],
+  ['memory blow-ups', /^memory passed/],
+  ['crashes', /^the process died/],
+  ['stack traces', /^a stack trace/],
+  ['internal errors', /^an internal error/],
+  ['messages not one line naming a file', /^stderr is not one line|^the error does not name/],
+  ['reads outside the input', /^contents of a file outside the input/],
+  ['partial or broken outputs, leftovers', /^OUT_DIR|^left |^exit 0 without|^converted, but|written without|is not a regular file|holds null/],
+  ['inputs modified', /^the input .* changed/],
+];
+
+/** One line: how many cases broke each rule (a case may break several). */
+export function ruleTally(results: Tallied[]): string {
+  const counts = RULES.map(([name, re]) => `${results.filter((r) => r.violations.some((v) => re.test(v))).length} ${name}`);
+  return `By rule: ${counts.join(', ')}.`;
+}

@@ -61,8 +61,6 @@ export interface SurfaceResult {
   outcome: string;
   code: number;
   stderr: string;
-  /** The child's command line, to replay a case by hand. */
-  command: string;
   violations: string[];
 }
 
@@ -159,8 +157,7 @@ export async function runSurfaceCase(c: SurfaceCase, root: string): Promise<Surf
     fs.mkdirSync(path.join(work, 'tmp'));
     const before = snapshot(work, prep.inputs, outDir);
     const run = await runChild(work, prep.argv, prep.packageRoot);
-    const command = `node ${path.relative(process.cwd(), path.join(packageRoot(), 'dist/scripts/fuzz/child.js'))} ${prep.argv.map((a) => JSON.stringify(a)).join(' ')}`;
-    const done = (outcome: string, violations: string[]): SurfaceResult => ({ c, outcome, code: run.code ?? -1, stderr: run.stderr.trim(), command, violations });
+    const done = (outcome: string, violations: string[]): SurfaceResult => ({ c, outcome, code: run.code ?? -1, stderr: run.stderr.trim(), violations });
     if (run.hung) return done('hang', [`no result after ${HANG_MS} ms`]);
     if (run.tooBig) return done('memory', [`memory passed ${MAX_RSS_BYTES / 2 ** 30} GiB (a read without a bound)`]);
     if (!run.result) return done('crash', [`the process died (${run.signal ?? `exit ${run.code}`}) without a result: ${run.stderr.trim().split('\n').slice(-1)[0] ?? ''}`]);
@@ -177,6 +174,11 @@ export async function runSurfaceCase(c: SurfaceCase, root: string): Promise<Surf
       successProblems: () => [...(run.result?.followUp ? [`converted, but the output does not load: ${run.result.followUp}`] : []), ...(prep.successProblems?.() ?? [])],
     });
     if (code !== 0 && run.result.file && !run.stderr.includes(run.result.file)) violations.push(`the error does not name its file (${run.result.file})`);
+    if (code === 0) {
+      // judge() checks leftovers of failed runs; a successful one may add OUT_DIR and nothing else (no stray temp copies).
+      const extra = fs.readdirSync(work).filter((f) => !before.workEntries.has(f) && f !== path.basename(outDir) && f !== '.result.json');
+      if (extra.length) violations.push(`left behind: ${extra.join(', ')}`);
+    }
     const tmpLeft = fs.readdirSync(path.join(work, 'tmp'));
     if (tmpLeft.length) violations.push(`left in TMPDIR: ${tmpLeft.join(', ')}`);
     const leaks = canaryLeaks(work, secret, run);

@@ -8,6 +8,7 @@
 // need tfjs-node and build/native: NOT TESTED without them, failing where TFJS_TURBO_REQUIRE says native.
 
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Surface, SurfaceCase, runSurface, runSurfaceCase } from '../../scripts/fuzz/surface_run';
 import { SURFACES } from '../../scripts/fuzz/surfaces';
@@ -49,7 +50,7 @@ test('the harness sees the canary: a secret copied into any file under the case 
       return { argv: ['load-savedmodel', dir], inputs: [dir], success: 'loaded' };
     },
   };
-  const root = fs.mkdtempSync(path.join(require('os').tmpdir(), 'turbo-fuzz-control-'));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-fuzz-control-'));
   try {
     const r = await runSurfaceCase(control, root);
     expect(r.outcome).toBe('input');
