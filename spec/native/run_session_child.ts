@@ -30,7 +30,7 @@ export async function runSessionParity(modelDir: string, options: RewriteOptions
     const model = await loadTurboModel(path.join(dir, 'm'), { cacheDir });
     const blocks = summary ? summary.plan.blocks.map((b) => b.mlpResidual.name) : [];
     const all = loadVitTinyParity().inputs;
-    const inputs = all.slice([0], [batch]);
+    const inputs = tf.slice(all, [0], [batch]);
     const outs = model.execute({ pixel_values: inputs }, ['logits', ...blocks]);
     const list = Array.isArray(outs) ? outs : [outs];
     const output = Array.from(await list[0].data());
