@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadBlip, readBlipConfig, loadBlipTokenizer } from '../../src/blip/load';
+import { loadBlip, readBlipTopFiles } from '../../src/blip/load';
 import { blipPixels } from '../../src/blip/image';
 import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';
@@ -28,12 +28,11 @@ describe('BLIP input errors', () => {
   it('a tokenizer.json that is not one is named', async () => {
     copyTop(tmp, ['tokenizer.json']);
     fs.writeFileSync(path.join(tmp, 'tokenizer.json'), '{"version": "1.0"}');
-    await expect(loadBlipTokenizer(tmp, await readBlipConfig(tmp))).rejects.toThrow(/tokenizer\.json: not a tokenizer\.json/);
+    await expect(readBlipTopFiles(tmp)).rejects.toThrow(/tokenizer\.json: not a tokenizer\.json/);
   });
 
   it('a text longer than the position embeddings is refused, not cut', async () => {
-    const config = await readBlipConfig(BLIP_SMALL);
-    const tokenizer = await loadBlipTokenizer(BLIP_SMALL, config);
+    const { config, tokenizer } = await readBlipTopFiles(BLIP_SMALL);
     const long = Array.from({ length: config.maxTextLength }, () => 'dog').join(' ');
     expect(() => tokenizer.encode(long)).toThrow(new RegExp(`tokenizer\\.json: text "dog dog.*" is ${config.maxTextLength + 2} tokens, the model allows at most ${config.maxTextLength}`));
     expect(tokenizer.encode('a dog').length).toBeLessThanOrEqual(config.maxTextLength);

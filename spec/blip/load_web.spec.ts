@@ -7,6 +7,7 @@ import * as path from 'path';
 import { answerBatch } from '../../src/blip/answer';
 import { captionBatch } from '../../src/blip/caption';
 import { loadBlipFromUrl } from '../../src/blip/load_web';
+import { TurboInputError } from '../../src/errors';
 import { useBackend } from '../../src/runtime/backend';
 import { BLIP_SMALL, GenerateReference, fixtureImages, readJson } from './blip_fixture';
 
@@ -19,13 +20,24 @@ describe('BLIP over HTTP (loadBlipFromUrl)', () => {
     await useBackend('wasm');
     const root = path.resolve(BLIP_SMALL);
     server = http.createServer((req, res) => {
-      const file = path.join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      // /size32/...: the fixture with a config.json whose image.size its graphs contradict.
+      const size32 = pathname.startsWith('/size32/');
+      const file = path.join(root, size32 ? pathname.slice('/size32'.length) : pathname);
       if (!file.startsWith(root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
         res.writeHead(404).end();
         return;
       }
+      if (size32 && path.basename(file) === 'config.json') {
+        const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+        res.writeHead(200).end(JSON.stringify({ ...config, image: { ...config.image, size: 32 } }));
+        return;
+      }
       res.writeHead(200).end(fs.readFileSync(file));
     });
+    // Node's 5 s default races fetch's reuse of an idle socket after a slow generate (ECONNRESET);
+    // close() still ends idle connections.
+    server.keepAliveTimeout = 600_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   });
@@ -50,5 +62,11 @@ describe('BLIP over HTTP (loadBlipFromUrl)', () => {
     await expect(captionBatch(cap, ['photo.jpg'])).rejects.toThrow(/takes preprocessed pixels/);
     cap.dispose();
     await expect(loadBlipFromUrl(`${base}nothing/`, 'caption')).rejects.toThrow(/nothing\/config\.json: HTTP 404/);
+  });
+
+  it('a config.json its graphs contradict is refused, naming its URL and the field', async () => {
+    await expect(loadBlipFromUrl(`${base}size32/`, 'caption')).rejects.toThrow(
+      new TurboInputError(`${base}size32/config.json`, 'image.size is 32, but caption/vision takes 64x64 pixels'),
+    );
   });
 });

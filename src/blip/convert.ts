@@ -13,8 +13,9 @@ import { readGraphModel, writeGraphModel } from '../graph/model_io';
 import { GRAPH_MODEL_DIR, ModelDirKind, checkOutputNotInput, writeDirAtomically, writeFileIn } from '../output_dir';
 import { TextDropOptions, applyTextDrop } from '../rewrite/text_drop';
 import { TurboOptions, definedFields } from '../turbo/options';
-import { readBlipFile } from './load';
-import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS } from './model';
+import { graphFacts } from './graph_facts';
+import { readBlipTopFiles } from './load';
+import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS, checkConfigAgainstGraph } from './model';
 
 export const BLIP_VISION_DEFAULTS: Record<BlipTask, Partial<TurboOptions>> = {
   retrieval: { r: 30, alpha: 5, rThreshold: 100 },
@@ -72,8 +73,9 @@ async function exists(p: string): Promise<boolean> {
 export async function convertBlipWithTurbo(inDir: string, outDir: string, options: BlipConvertOptions = {}): Promise<BlipConvertResult> {
   await checkInputDir(inDir);
   await checkOutputNotInput(inDir, outDir);
-  const top: Record<string, Buffer> = {};
-  for (const f of TOP_FILES) top[f] = await readBlipFile(path.join(inDir, f));
+  // Parsed and validated before anything is copied: the output gets the checked bytes, and a link
+  // out of IN_DIR (tokenizer.json -> /etc/passwd) is refused, never copied.
+  const top = await readBlipTopFiles(inDir);
   const tasks = options.tasks ?? (Object.keys(BLIP_TASKS) as BlipTask[]);
   const parts: { task: BlipTask; part: string }[] = [];
   for (const task of tasks) {
@@ -89,6 +91,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
     const jsonPath = path.join(dir, 'model.json');
     try {
       const graph = await readGraphModel(dir);
+      checkConfigAgainstGraph(top.config, graphFacts(graph), name, path.join(inDir, 'config.json'));
       let merged = false;
       let dropLayers = 0;
       if (part === 'vision' && options.vision !== false) {
@@ -110,7 +113,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
     outDir,
     !!options.force,
     async (tmp) => {
-      for (const [f, data] of Object.entries(top)) await writeFileIn(outDir, path.join(tmp, f), data);
+      for (const [f, data] of Object.entries(top.bytes)) await writeFileIn(outDir, path.join(tmp, f), data);
       for (const { name, graph } of rewritten) {
         await fsp.mkdir(path.join(tmp, path.dirname(name)), { recursive: true });
         await writeGraphModel(graph, path.join(tmp, name));

@@ -1,46 +1,48 @@
 // Loading a BLIP model directory in Node: config.json and tokenizer.json read like any input
-// (regular files, bounded), the task's graphs through loadTurboModel, images decoded by sharp.
+// (regular files inside the directory, bounded) and validated, the task's graphs checked against
+// config.json before tfjs sees them, images read by the bounded reader and decoded by sharp.
 import * as path from 'path';
-import { TurboInputError } from '../errors';
-import { readRegularFile } from '../graph/safe_read';
+import { readModelJsonOnly } from '../graph/model_io';
+import { parseJsonText, readWholeFileInside, realDirOf } from '../graph/safe_read';
 import { loadTurboModel } from '../runtime/load';
+import { graphFacts } from './graph_facts';
 import { blipPixels } from './image';
-import { BlipConfig, BlipModel, BlipTask, loadTaskGraphs, parseBlipConfig } from './model';
+import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, loadTaskGraphs, parseBlipConfig } from './model';
 import { BlipTokenizer } from './tokenizer';
 
-const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
-
-/** config.json or tokenizer.json, whole: a regular file, refused past 64 MiB rather than cut. */
-export async function readBlipFile(file: string): Promise<Buffer> {
-  const { data, size } = await readRegularFile(file, MAX_SIDE_FILE_BYTES);
-  if (size > MAX_SIDE_FILE_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than the ${MAX_SIDE_FILE_BYTES} allowed`);
-  return data;
+/** config.json and tokenizer.json, parsed and validated, with the bytes they were parsed from. */
+export interface BlipTopFiles {
+  config: BlipConfig;
+  tokenizer: BlipTokenizer;
+  /** Exactly what was validated: a conversion copies these, never the files again. */
+  bytes: Record<'config.json' | 'tokenizer.json', Buffer>;
 }
 
-async function readJson(file: string): Promise<unknown> {
-  const data = await readBlipFile(file);
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (e) {
-    throw new TurboInputError(file, `is not valid JSON (${(e as Error).message})`);
-  }
+/** config.json or tokenizer.json: a regular file inside `dir` (not a link out of it), bounded, parsed. */
+async function readTopJson(dir: string, name: keyof BlipTopFiles['bytes']): Promise<{ file: string; bytes: Buffer; json: unknown }> {
+  const file = path.join(dir, name);
+  const bytes = await readWholeFileInside(dir, await realDirOf(dir), name, name === 'config.json' ? 'config' : 'tokenizer');
+  return { file, bytes, json: parseJsonText(bytes.toString('utf8'), file) };
 }
 
-export async function readBlipConfig(dir: string): Promise<BlipConfig> {
-  const file = path.join(dir, 'config.json');
-  return parseBlipConfig(await readJson(file), file);
-}
-
-export async function loadBlipTokenizer(dir: string, config: BlipConfig): Promise<BlipTokenizer> {
-  const file = path.join(dir, 'tokenizer.json');
-  return BlipTokenizer.fromJson(await readJson(file), file, config.maxTextLength, config.padId);
+export async function readBlipTopFiles(dir: string): Promise<BlipTopFiles> {
+  const configJson = await readTopJson(dir, 'config.json');
+  const config = parseBlipConfig(configJson.json, configJson.file);
+  const tokenizerJson = await readTopJson(dir, 'tokenizer.json');
+  const tokenizer = BlipTokenizer.fromJson(tokenizerJson.json, tokenizerJson.file, config.maxTextLength, config.padId);
+  return { config, tokenizer, bytes: { 'config.json': configJson.bytes, 'tokenizer.json': tokenizerJson.bytes } };
 }
 
 /** Loads the config, the tokenizer and the task's graphs (Turbo or not; the Turbo ops are registered). */
 export async function loadBlip(dir: string, task: BlipTask): Promise<BlipModel> {
-  const config = await readBlipConfig(dir);
-  const tokenizer = await loadBlipTokenizer(dir, config);
-  const graphs = await loadTaskGraphs(task, (part) => loadTurboModel(path.join(dir, task, part)));
+  const { config, tokenizer } = await readBlipTopFiles(dir);
+  const graphs = await loadTaskGraphs(task, async (part) => {
+    const partDir = path.join(dir, task, part);
+    // model.json alone (no weights) holds what config.json must agree with; checked before tfjs loads anything.
+    const facts = graphFacts(await readModelJsonOnly(path.join(partDir, 'model.json')));
+    checkConfigAgainstGraph(config, facts, `${task}/${part}`, path.join(dir, 'config.json'));
+    return loadTurboModel(partDir);
+  });
   return {
     dir,
     task,

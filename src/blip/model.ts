@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../errors';
+import type { ModelJson, SignatureEntry } from '../graph/types';
 import { BlipTokenizer } from './tokenizer';
 
 export const BLIP_TASKS = {
@@ -50,27 +51,91 @@ export interface BlipModel {
   dispose(): void;
 }
 
-/** config.json's fields the pipelines need; `source` names the file in errors. */
+/** config.json's fields the pipelines need, each checked for the values it can take; `source` names the file in errors. */
 export function parseBlipConfig(raw: unknown, source: string): BlipConfig {
-  const obj = raw as Record<string, unknown>;
-  const num = (o: unknown, key: string): number => {
-    const v = (o as Record<string, unknown> | undefined)?.[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TurboInputError(source, `needs a number at ${key}`);
+  const field = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), raw);
+  const int = (key: string, min: number): number => {
+    const v = field(key);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TurboInputError(source, `${key} must be a whole number of at least ${min}, not ${shown(v)}`);
     return v;
   };
-  const triple = (key: string): [number, number, number] => {
-    const v = (obj?.image as Record<string, unknown> | undefined)?.[key];
-    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number')) throw new TurboInputError(source, `needs image.${key} as 3 numbers`);
+  const triple = (key: string, ok: (x: number) => boolean, what: string): [number, number, number] => {
+    const v = field(key);
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && ok(x))) throw new TurboInputError(source, `${key} must be 3 ${what}`);
     return v as [number, number, number];
   };
-  const ids = obj?.specialTokens;
   return {
-    image: { size: num(obj?.image, 'size'), mean: triple('mean'), std: triple('std') },
-    maxTextLength: num(obj?.text, 'max_position_embeddings'),
-    padId: num(ids, 'pad'),
-    bosId: num(ids, 'bos'),
-    eosId: num(ids, 'sep'),
+    image: {
+      size: int('image.size', 1),
+      mean: triple('image.mean', Number.isFinite, 'finite numbers'),
+      // Pixels are divided by std: a zero would turn every image into infinities.
+      std: triple('image.std', (x) => Number.isFinite(x) && x > 0, 'positive numbers'),
+    },
+    maxTextLength: int('text.max_position_embeddings', 1),
+    padId: int('specialTokens.pad', 0),
+    bosId: int('specialTokens.bos', 0),
+    eosId: int('specialTokens.sep', 0),
   };
+}
+
+/** A config value for a message: short, and never more of the file than the value itself. */
+function shown(v: unknown): string {
+  if (v === undefined) return 'missing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+/**
+ * What one graph says about the model it belongs to, where it says it: the pixel size its input
+ * takes, the rows of its word and position embeddings. config.json has to agree with each.
+ */
+export interface BlipGraphFacts {
+  imageSize?: number;
+  vocabSize?: number;
+  positions?: number;
+}
+
+/**
+ * Refuses a config.json that contradicts a graph of its directory; otherwise the mismatch surfaces
+ * mid-inference as a shape or gather error from inside tfjs that names neither file nor field.
+ */
+export function checkConfigAgainstGraph(config: BlipConfig, facts: BlipGraphFacts, graphName: string, configFile: string): void {
+  const refuse = (problem: string) => {
+    throw new TurboInputError(configFile, problem);
+  };
+  const { imageSize, vocabSize, positions } = facts;
+  if (imageSize !== undefined && config.image.size !== imageSize) {
+    refuse(`image.size is ${config.image.size}, but ${graphName} takes ${imageSize}x${imageSize} pixels`);
+  }
+  if (vocabSize !== undefined) {
+    const ids: [string, number][] = [['pad', config.padId], ['bos', config.bosId], ['sep', config.eosId]];
+    for (const [name, id] of ids) {
+      if (id >= vocabSize) refuse(`specialTokens.${name} is ${id}, past the ${vocabSize}-token vocabulary of ${graphName}`);
+    }
+  }
+  if (positions !== undefined && config.maxTextLength > positions) {
+    refuse(`text.max_position_embeddings is ${config.maxTextLength}, but ${graphName} has ${positions} position embeddings`);
+  }
+}
+
+/**
+ * What a graph's signature tells (the only view the web loader has; the Node loader adds the
+ * embeddings): the pixel input's size and the width of a `logits` output, the vocabulary.
+ */
+export function signatureFacts(signature: ModelJson['signature'] | undefined): BlipGraphFacts {
+  const pixels = dims(signature?.inputs?.pixel_values);
+  const logits = dims(signature?.outputs?.logits);
+  const side = pixels?.length === 4 && pixels[2] === pixels[3] ? pixels[2] : undefined;
+  return { imageSize: positive(side), vocabSize: positive(logits?.[logits.length - 1]) };
+}
+
+function dims(entry: SignatureEntry | undefined): number[] | undefined {
+  return entry?.tensorShape?.dim?.map((d) => Number(d.size));
+}
+
+/** A size a graph fixes (-1, absent or garbage: it does not). */
+export function positive(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 /** Loads every graph of `task` with `load` (Node or web loader); disposes what it loaded on failure. */
