@@ -3,6 +3,7 @@
 // read (a FIFO or /dev/zero would block or never end), and no read goes past the bytes the manifest
 // implies. A model converted on a build server must not be able to read the server's files.
 
+import * as fs from 'fs';
 import { constants } from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
@@ -28,8 +29,8 @@ export const MAX_BYTES = {
   image: 64 << 20,
   /** labels.csv of a calibration folder. */
   labelsCsv: 16 << 20,
-  /** saved_model.pb: the graph only, weights live in variables/ (ViT-L with constants folded is ~1.2 GB). */
-  savedModelPb: 2048 << 20,
+  /** saved_model.pb: the graph only, weights live in variables/ (ViT-L with constants folded is ~1.2 GB); protobuf parses no message of 2 GiB or more. */
+  savedModelPb: 2 ** 31 - 1,
   /** The native op library (ours is ~200 kB; a debug build a few MB). */
   opLibrary: 256 << 20,
   /** The op library's manifest.json. */
@@ -203,5 +204,35 @@ export async function readFileInside(dir: string, realDir: string, name: string,
     // Name the path as the manifest gives it, not its resolved target.
     if (e instanceof TurboInputError) throw new TurboInputError(shown, e.problem);
     throw e;
+  }
+}
+
+/**
+ * readWholeFile for a caller that cannot await: the op library is loaded while kernels register,
+ * synchronously. The same policy: O_NONBLOCK so a FIFO is refused by fstat instead of blocking.
+ */
+export function readWholeFileSync(file: string, kind: FileKind, missing = 'not found'): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new TurboInputError(file, openProblem(e, missing));
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new TurboInputError(file, `is ${kindOf(st)}, expected a regular file`);
+    const data = Buffer.allocUnsafe(Math.min(st.size, MAX_BYTES[kind] + 1));
+    let got = 0;
+    while (got < data.length) {
+      const n = fs.readSync(fd, data, got, data.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return wholeOrRefused(file, kind, { data: data.subarray(0, got), size: st.size });
+  } catch (e) {
+    if (e instanceof TurboInputError) throw e;
+    throw new TurboInputError(file, openProblem(e, missing));
+  } finally {
+    fs.closeSync(fd);
   }
 }

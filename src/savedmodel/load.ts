@@ -5,13 +5,13 @@
 //
 // tfjs-node and the op library are loaded only here, when called: importing tfjs-turbo never needs them.
 
-import * as fs from 'fs/promises';
 import * as path from 'path';
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { TurboInputError } from '../errors';
 import { loadTurboOpLibrary } from '../native/op_library';
 import { tryLoadNativeBackend } from '../runtime/backend';
-import { TURBO_OPS } from './graphdef';
+import { NATIVE_TURBO_OPS as TURBO_OPS } from '../ops/op_sets';
+import { SAVED_MODEL_PB, readSavedModelDir } from './read_dir';
 import { SERVE_TAG, SERVING_SIGNATURE } from './signature';
 
 /** What tf.node.loadSavedModel returns, as far as we use it (tfjs-node's TFSavedModel). */
@@ -23,10 +23,7 @@ export interface TurboSavedModel {
 }
 
 export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel> {
-  const pb = path.join(dir, 'saved_model.pb');
-  const data = await fs.readFile(pb).catch((e: NodeJS.ErrnoException) => {
-    throw new TurboInputError(pb, e.code === 'ENOENT' ? 'not found; expected a SavedModel directory' : `cannot be read (${e.code})`);
-  });
+  const data = await readSavedModelDir(dir);
   if (!tryLoadNativeBackend()) {
     throw new TurboInputError(dir, 'loading a SavedModel needs @tensorflow/tfjs-node: run `npm run setup:native`');
   }
@@ -35,7 +32,14 @@ export async function loadTurboSavedModel(dir: string): Promise<TurboSavedModel>
     const status = loadTurboOpLibrary();
     if (!status.loaded) throw new TurboInputError(dir, `uses ${needed.join(', ')}, but ${status.error ?? 'the Turbo op library is not loaded'}`);
   }
-  return tfjsNode().node.loadSavedModel(dir, [SERVE_TAG], SERVING_SIGNATURE);
+  try {
+    return await tfjsNode().node.loadSavedModel(dir, [SERVE_TAG], SERVING_SIGNATURE);
+  } catch (e) {
+    // What readSavedModelDir cannot foresee (tfjs-node's stricter parser, a graph TensorFlow rejects)
+    // still names the file rather than surfacing as a bare "Assertion failed".
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+    throw new TurboInputError(path.join(dir, SAVED_MODEL_PB), `TensorFlow cannot load it (${message})`);
+  }
 }
 
 type TfjsNode = { node: { loadSavedModel(dir: string, tags: string[], signature: string): Promise<TurboSavedModel> } };
