@@ -162,6 +162,7 @@ export async function writeDirAtomically(dir: string, force: boolean, fill: (tmp
   await fsp.mkdir(path.dirname(target), { recursive: true }).catch((e) => {
     throw outputFailure(dir, 'create its parent directory', e);
   });
+  await removeStaleTemps(target);
   const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   await fsp.mkdir(tmp).catch((e) => {
     throw outputFailure(dir, 'create a directory beside it', e);
@@ -173,6 +174,39 @@ export async function writeDirAtomically(dir: string, force: boolean, fill: (tmp
     await fsp.rm(tmp, { recursive: true, force: true });
     if (e instanceof TurboInputError) throw new OutputError(dir, e.problem);
     throw e;
+  }
+}
+
+/** What writeDirAtomically appends to OUT_DIR's name for its temporary directory: `.tmp-<pid>-<random>`. */
+const TEMP_SUFFIX = /^\.tmp-([1-9]\d{0,9})-[0-9a-z]{1,6}$/;
+
+/**
+ * Removes the temporary directories of `target` that earlier runs, killed mid-write (kill -9, power
+ * loss), left behind: only real directories (a symlink is neither followed nor removed), only
+ * names writeDirAtomically makes for this very target, and only when the pid in the name is gone;
+ * a live pid may be a conversion writing now. Best effort: what cannot be removed stays.
+ */
+export async function removeStaleTemps(target: string): Promise<void> {
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  const names = await fsp.readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(base) ? TEMP_SUFFIX.exec(name.slice(base.length)) : null;
+    if (!m || !processGone(Number(m[1]))) continue;
+    const p = path.join(parent, name);
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (st?.isDirectory()) await fsp.rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Whether no process has this pid (ESRCH); EPERM means one exists that we may not signal. */
+function processGone(pid: number): boolean {
+  if (pid === process.pid || pid > 0x7fffffff) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
