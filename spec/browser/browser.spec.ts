@@ -2,8 +2,9 @@
 // WebGL and WebGPU): the README's browser snippet bundled by esbuild and vite with no Node
 // built-in and run in a page; the original and the Turbo ViT-Tiny (converted here) on wasm and
 // webgl (webgpu when Chromium gives an adapter) with logits within 1e-4 of Node's; the official
-// merge cases on webgl through the on-device merge; a screenshot. Fails, never skips, without
-// Chromium: .ci/run installs it.
+// merge cases, edge cases and compile-once on webgl and webgpu through the fused GPU kernels (and
+// on webgl through the composite fallback); a screenshot. Fails, never skips, without Chromium:
+// .ci/run installs it.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -197,11 +198,59 @@ test('webgpu (SwiftShader): original and Turbo logits within 1e-4 of Node, where
   compare('webgpu', runs);
 });
 
-test('webgl: the 12 official merge cases through the on-device merge (no read-back)', async () => {
+test('webgl: the 12 official merge cases through the composite kernel (on-device matching), the fallback for backends without a fused one', async () => {
   const cases = await page.evaluate(() => window.turboPage.mergeCases('webgl', '/cases.json', 'device'));
   expect(cases).toHaveLength(12);
   const worst = Math.max(...cases.map((c) => c.maxDiff));
-  results.push(`webgl merge cases (device): max diff ${worst.toExponential(2)}, sizes equal: ${cases.every((c) => c.sizesEqual)}`);
+  results.push(`webgl merge cases (composite, device): max diff ${worst.toExponential(2)}, sizes equal: ${cases.every((c) => c.sizesEqual)}`);
   expect(worst).toBeLessThan(1e-5);
   expect(cases.every((c) => c.sizesEqual)).toBe(true);
+});
+
+/** Whether `backend` runs in this Chromium; webgpu without an adapter fails where CI requires it and is reported elsewhere. */
+async function gpuBackendHere(backend: string): Promise<boolean> {
+  if (await page.evaluate((b) => window.turboPage.hasBackend(b), backend)) return true;
+  if (backend === 'webgl' || required('webgpu')) throw new Error(`${backend}: not available in this Chromium`);
+  console.warn(`NOT TESTED: ${backend}: no adapter in this Chromium`);
+  results.push(`${backend} fused kernels: NOT TESTED (no adapter)`);
+  return false;
+}
+
+describe.each(['webgl', 'webgpu'])('%s fused Turbo kernels', (backend) => {
+  test('the 12 official merge cases within 1e-5, through the fused kernel alone (no composite, no read-back); unmerge and the attention bias too', async () => {
+    if (!(await gpuBackendHere(backend))) return;
+    const cases = await page.evaluate((b) => window.turboPage.fusedCases(b, '/cases.json'), backend);
+    expect(cases).toHaveLength(12);
+    const worst = (k: 'maxDiff' | 'unmergeDiff' | 'biasDiff') => Math.max(...cases.map((c) => c[k]));
+    results.push(`${backend} fused merge cases: max diff x ${worst('maxDiff').toExponential(2)}, unmerge ${worst('unmergeDiff').toExponential(2)}, log(size) ${worst('biasDiff').toExponential(2)}`);
+    for (const c of cases) {
+      expect(c.fused).toBe(true);
+      // The composite would show its tfjs ops (MatMul, TopK, ...) here.
+      expect(c.kernels).toEqual(['TurboMerge']);
+      expect(c.reads).toBe(0);
+      expect(c.maxDiff).toBeLessThan(1e-5);
+      expect(c.sizesEqual).toBe(true);
+      expect(c.assignmentEqual).toBe(true);
+      expect(c.unmergeDiff).toBeLessThan(1e-5);
+      expect(c.biasDiff).toBeLessThan(1e-5);
+    }
+  });
+
+  test('ties, NaN and -inf scores, zero metric rows, p = 0 and p = 2: the cpu kernel\'s assignment', async () => {
+    if (!(await gpuBackendHere(backend))) return;
+    const cases = await page.evaluate((b) => window.turboPage.fusedEdgeCases(b), backend);
+    expect(cases.length).toBeGreaterThanOrEqual(5);
+    for (const c of cases) {
+      expect({ name: c.name, assignmentEqual: c.assignmentEqual, sizesEqual: c.sizesEqual }).toEqual({ name: c.name, assignmentEqual: true, sizesEqual: true });
+      expect(c.maxDiff).toBeLessThan(1e-5);
+    }
+  });
+
+  test('compiles its programs once: merges at later token counts add no shader', async () => {
+    if (!(await gpuBackendHere(backend))) return;
+    const added = await page.evaluate((b) => window.turboPage.compiledPerTokenCount(b), backend);
+    results.push(`${backend} programs compiled per token count (197, 181, 165, 149, 133): ${added.join(', ')}`);
+    expect(added).toHaveLength(5);
+    expect(added.slice(1)).toEqual([0, 0, 0, 0]);
+  });
 });

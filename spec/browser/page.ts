@@ -7,8 +7,21 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { COMPOSITE_MATCHING_FLAG, CompositeMatching, loadTurboModel, turboMerge, warmup } from '../../src/browser';
+import {
+  COMPOSITE_MATCHING_FLAG,
+  CompositeMatching,
+  hasFusedKernel,
+  loadTurboModel,
+  proportionalAttentionBias,
+  registerFusedKernels,
+  turboMerge,
+  turboUnmerge,
+  unregisterFusedKernels,
+  warmup,
+} from '../../src/browser';
+import type { TurboMergeOptions } from '../../src/browser';
 import { MergeCase, mergeOptionsOf } from '../ops/merge_case';
+import { mulberry32 } from '../../src/rng';
 
 setWasmPaths('/wasm/');
 
@@ -69,26 +82,189 @@ async function run(req: RunRequest): Promise<{ backend: string; runs: ModelRun[]
 }
 
 
-/** The official merge cases on `backend` with `matching`: per case the max |x − expected| and whether sizes match. */
+/** The official merge cases on `backend` through the composite kernel with `matching`: per case the max |x − expected| and whether sizes match. */
 async function mergeCases(backend: string, casesUrl: string, matching: CompositeMatching): Promise<{ maxDiff: number; sizesEqual: boolean }[]> {
   await setBackend(backend);
+  unregisterFusedKernels();
   tf.env().set(COMPOSITE_MATCHING_FLAG, matching);
-  const { cases } = (await (await fetch(casesUrl)).json()) as { cases: MergeCase[] };
-  const out = [];
-  for (const c of cases) {
-    const res = turboMerge(c.x, c.metric, c.attnCls, c.size, mergeOptionsOf(c));
-    const x = (await res.x.array()) as number[][][];
-    const size = (await res.size.array()) as number[][];
-    tf.dispose([res.x, res.size, res.assignment]);
-    let maxDiff = x.length === c.expectedX.length ? 0 : Infinity;
-    c.expectedX.forEach((rows, b) => {
-      if (rows.length !== x[b]?.length) maxDiff = Infinity;
-      else rows.forEach((row, t) => row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - x[b][t][k])))));
-    });
-    out.push({ maxDiff, sizesEqual: JSON.stringify(size) === JSON.stringify(c.expectedSize) });
+  try {
+    const { cases } = (await (await fetch(casesUrl)).json()) as { cases: MergeCase[] };
+    const out = [];
+    for (const c of cases) {
+      const res = turboMerge(c.x, c.metric, c.attnCls, c.size, mergeOptionsOf(c));
+      const x = (await res.x.array()) as number[][][];
+      const size = (await res.size.array()) as number[][];
+      tf.dispose([res.x, res.size, res.assignment]);
+      out.push({ maxDiff: maxDiff(x, c.expectedX), sizesEqual: JSON.stringify(size) === JSON.stringify(c.expectedSize) });
+    }
+    return out;
+  } finally {
+    tf.env().set(COMPOSITE_MATCHING_FLAG, 'auto');
+    registerFusedKernels();
   }
-  tf.env().set(COMPOSITE_MATCHING_FLAG, 'auto');
+}
+
+/** max |a − b| over nested arrays of the same layout; Infinity where the layouts differ. */
+function maxDiff(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length ? a.reduce((m: number, v, i) => Math.max(m, maxDiff(v, b[i])), 0) : Infinity;
+  return typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) : Infinity;
+}
+
+export interface FusedCaseResult {
+  /** Whether the registry holds a kernel other than the composite for each Turbo op on this backend. */
+  fused: boolean;
+  /** Kernel names tf.profile saw during turboMerge: the fused kernel runs no other kernel. */
+  kernels: string[];
+  /** readSync/read calls on the backend during turboMerge, turboUnmerge and proportionalAttentionBias. */
+  reads: number;
+  maxDiff: number;
+  sizesEqual: boolean;
+  /** The assignment equals the cpu kernel's (run in this page). */
+  assignmentEqual: boolean;
+  /** turboUnmerge of the merged x against the expected x gathered by the cpu assignment. */
+  unmergeDiff: number;
+  /** proportionalAttentionBias against Math.log of the expected sizes, as [B, 1, 1, N']. */
+  biasDiff: number;
+}
+
+/** Counts the backend's readSync/read calls while `f` runs. */
+function countingReads<T>(f: () => T): { value: T; reads: number } {
+  const b = tf.backend() as unknown as Record<'readSync' | 'read', (...args: unknown[]) => unknown>;
+  const saved = { readSync: b.readSync, read: b.read };
+  let reads = 0;
+  for (const k of ['readSync', 'read'] as const) {
+    b[k] = (...args: unknown[]) => {
+      reads++;
+      return saved[k].apply(b, args);
+    };
+  }
+  try {
+    return { value: f(), reads };
+  } finally {
+    Object.assign(b, saved);
+  }
+}
+
+/** The official merge cases on `backend` through its fused GPU kernels (all three Turbo ops), against the expected values and the cpu kernel. */
+async function fusedCases(backend: string, casesUrl: string): Promise<FusedCaseResult[]> {
+  const { cases } = (await (await fetch(casesUrl)).json()) as { cases: MergeCase[] };
+  await setBackend('cpu');
+  const cpuAssignments = cases.map((c) => {
+    const res = turboMerge(c.x, c.metric, c.attnCls, c.size, mergeOptionsOf(c));
+    const a = res.assignment.arraySync() as number[][];
+    tf.dispose([res.x, res.size, res.assignment]);
+    return a;
+  });
+  await setBackend(backend);
+  const fused = ['TurboMerge', 'TurboUnmerge', 'TurboPropAttnBias'].every((k) => hasFusedKernel(k, backend));
+  const out: FusedCaseResult[] = [];
+  for (const [i, c] of cases.entries()) {
+    const x0 = tf.tensor3d(c.x);
+    const metric = tf.tensor3d(c.metric);
+    const attn = tf.tensor2d(c.attnCls);
+    const size0 = c.size ? tf.tensor2d(c.size) : null;
+    const { value: res, reads } = countingReads(() => {
+      const m = turboMerge(x0, metric, attn, size0, mergeOptionsOf(c));
+      return { ...m, unmerged: turboUnmerge(m.x, m.assignment), bias: proportionalAttentionBias(m.size) };
+    });
+    const profile = await tf.profile(() => {
+      const m = turboMerge(x0, metric, attn, size0, mergeOptionsOf(c));
+      return [m.x, m.size, m.assignment];
+    });
+    const x = await res.x.array();
+    const size = (await res.size.array()) as number[][];
+    const assignment = (await res.assignment.array()) as number[][];
+    const cpuA = cpuAssignments[i];
+    const expectedUnmerged = cpuA.map((row, b) => row.map((o) => c.expectedX[b][o]));
+    const expectedBias = c.expectedSize.map((row) => [[row.map(Math.log)]]);
+    out.push({
+      fused,
+      kernels: profile.kernelNames,
+      reads,
+      maxDiff: maxDiff(x, c.expectedX),
+      sizesEqual: JSON.stringify(size) === JSON.stringify(c.expectedSize),
+      assignmentEqual: JSON.stringify(assignment) === JSON.stringify(cpuA),
+      unmergeDiff: maxDiff(await res.unmerged.array(), expectedUnmerged),
+      biasDiff: maxDiff(await res.bias.array(), expectedBias),
+    });
+    tf.dispose(profile.result as tf.Tensor[]);
+    tf.dispose([x0, metric, attn, ...(size0 ? [size0] : []), res.x, res.size, res.assignment, res.unmerged, res.bias]);
+  }
   return out;
+}
+
+/** Hand cases for the rules docs/ALGORITHM.md fixes beyond the official cases: ties, NaN and -inf scores, zero metric rows, p = 0 and 2. */
+function edgeCases(): { name: string; shape: [number, number, number, number]; opts: TurboMergeOptions; edit?: (m: Float32Array, a: Float32Array, n: number, d: number) => void }[] {
+  return [
+    { name: 'all tokens alike (every cosine and E tied)', shape: [2, 21, 4, 3], opts: { r: 5, alpha: 0 }, edit: (m) => m.fill(0.5) },
+    {
+      name: 'NaN and +inf class attention (E = NaN, -inf rank last, by index)',
+      shape: [2, 33, 8, 4],
+      opts: { r: 12, alpha: 1 },
+      edit: (_m, a, n) => [4, 8, 20].forEach((i, k) => ((a[i] = k === 1 ? Infinity : NaN), (a[n + i + 2] = NaN))),
+    },
+    { name: 'zero metric rows', shape: [1, 25, 4, 3], opts: { r: 6, alpha: 2 }, edit: (m, _a, _n, d) => [2, 3, 6, 7].forEach((i) => m.fill(0, i * d, (i + 1) * d)) },
+    { name: 'no protected token', shape: [2, 24, 6, 4], opts: { r: 6, alpha: 0.5, protectedTokens: 0 } },
+    { name: 'two protected tokens', shape: [1, 25, 6, 4], opts: { r: 7, alpha: 0.5, protectedTokens: 2 } },
+  ];
+}
+
+/** The edge cases on `backend` against the cpu kernel in this page: the same assignment, x within max |diff|. */
+async function fusedEdgeCases(backend: string): Promise<{ name: string; assignmentEqual: boolean; maxDiff: number; sizesEqual: boolean }[]> {
+  const out = [];
+  for (const { name, shape, opts, edit } of edgeCases()) {
+    const [B, N, C, d] = shape;
+    const rand = mulberry32(N * 7919 + C);
+    const fill = (len: number) => Float32Array.from({ length: len }, () => rand() * 2 - 1);
+    const x = fill(B * N * C);
+    const m = fill(B * N * d);
+    const a = Float32Array.from({ length: B * N }, () => rand() * 0.1);
+    edit?.(m, a, N, d);
+    const size = Float32Array.from({ length: B * N }, () => 1 + Math.floor(rand() * 3));
+    const runOn = async (b: string) => {
+      await setBackend(b);
+      const r = turboMerge(tf.tensor3d(x, [B, N, C]), tf.tensor3d(m, [B, N, d]), tf.tensor2d(a, [B, N]), tf.tensor2d(size, [B, N]), opts);
+      const res = { x: await r.x.array(), size: await r.size.array(), assignment: await r.assignment.array() };
+      tf.dispose([r.x, r.size, r.assignment]);
+      return res;
+    };
+    const cpu = await runOn('cpu');
+    const gpu = await runOn(backend);
+    out.push({
+      name,
+      assignmentEqual: JSON.stringify(gpu.assignment) === JSON.stringify(cpu.assignment),
+      maxDiff: maxDiff(gpu.x, cpu.x),
+      sizesEqual: JSON.stringify(gpu.size) === JSON.stringify(cpu.size),
+    });
+  }
+  return out;
+}
+
+/**
+ * Shader programs compiled by `backend` for merges at ViT-Tiny's token counts: after the first
+ * (N = 197), later counts must compile nothing new. Counts the backend's program caches
+ * (webgl: binaryCache, webgpu: pipelineCache).
+ */
+async function compiledPerTokenCount(backend: string): Promise<number[]> {
+  await setBackend(backend);
+  const cache = () => {
+    const b = tf.backend() as unknown as { binaryCache?: object; pipelineCache?: object };
+    return Object.keys(b.binaryCache ?? b.pipelineCache ?? {}).length;
+  };
+  const counts: number[] = [];
+  for (const n of [197, 181, 165, 149, 133]) {
+    // Inputs made and uploaded first: tfjs's own random/fill kernels bake shapes into their shaders.
+    // tf.mul leaves them in GPU memory, so no upload program runs inside the count.
+    const inputs = tf.tidy(() => [tf.randomNormal([1, n, 192]), tf.randomNormal([1, n, 64]), tf.randomUniform([1, n]), tf.ones([1, n])].map((t) => tf.mul(t, 1)));
+    await Promise.all(inputs.map((t) => t.data()));
+    const before = cache();
+    const m = turboMerge(inputs[0], inputs[1], inputs[2] as tf.Tensor2D, inputs[3] as tf.Tensor2D, { r: 16, alpha: 5 });
+    const out = [m.x, m.size, m.assignment, turboUnmerge(m.x, m.assignment), proportionalAttentionBias(m.size)];
+    counts.push(cache() - before);
+    await Promise.all(out.map((t) => t.data()));
+    tf.dispose([...inputs, ...out]);
+  }
+  return counts;
 }
 
 /** Whether the backend initialises here (webgpu needs an adapter). */
@@ -105,5 +281,5 @@ declare global {
     turboPage: typeof api;
   }
 }
-const api = { run, mergeCases, hasBackend };
+const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, hasBackend };
 window.turboPage = api;

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { compositeKernels } from './kernels/composite/register_all';
 import { cpuKernels } from './kernels/cpu/register_all';
 import { wasmKernels } from './kernels/wasm/register_all';
+import { webglKernels } from './kernels/webgl/register_all';
+import { webgpuKernels } from './kernels/webgpu/register_all';
 
 /** One backend's fused kernels: src/ops/kernels/<backend>/register_all.ts. */
 export interface BackendKernels {
@@ -20,7 +22,7 @@ export interface BackendKernels {
 export type CompositeKernel = Omit<tf.KernelConfig, 'backendName'>;
 
 /** The backends with fused kernels. Browser-safe ones are listed here; Node-only ones join through addBackendKernels (src/ops/register.ts). */
-const fusedBackends: BackendKernels[] = [cpuKernels, wasmKernels];
+const fusedBackends: BackendKernels[] = [cpuKernels, wasmKernels, webglKernels, webgpuKernels];
 
 let fusedEnabled = true;
 
