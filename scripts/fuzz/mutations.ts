@@ -158,6 +158,12 @@ export const FILE_OPS: readonly FileOp[] = [...SHARD_FILE_OPS, 'symlink-canary',
  */
 export const CANARY_FILE = 'canary.secret';
 
+/** Replaces `file` by a symlink to the secret canary in `work` (outside the input). */
+export function linkToCanary(file: string, work: string): void {
+  fs.rmSync(file, { recursive: true, force: true });
+  fs.symlinkSync(path.join(work, CANARY_FILE), file);
+}
+
 export function shardFileMutation(r: Rand, shard: string, work: string): [string, () => void] {
   return fileMutation(r, shard, work, SHARD_FILE_OPS);
 }
@@ -171,8 +177,7 @@ export function fileMutation(r: Rand, shard: string, work: string, ops: readonly
       const size = fs.statSync(shard).size;
       switch (op) {
         case 'symlink-canary':
-          fs.rmSync(shard);
-          fs.symlinkSync(path.join(work, CANARY_FILE), shard);
+          linkToCanary(shard, work);
           break;
         case 'truncate':
           fs.truncateSync(shard, int(r, size));

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../../src/paths';
 import { mulberry32 as mulberry } from '../../../src/rng';
-import { CANARY_FILE, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, pick } from '../mutations';
+import { CANARY_FILE, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, linkToCanary, pick } from '../mutations';
 import { copyTree, seededCases } from '../seeded';
 import type { Prepared, Surface, SurfaceCase } from '../surface_run';
 
@@ -18,7 +18,8 @@ const IMAGE = path.join(packageRoot(), 'spec', 'fixtures', 'images', '0411ca972e
 const TASKS = { caption: ['vision', 'decoder'], vqa: ['vision', 'question', 'answer'], retrieval: ['vision', 'text', 'itm'] } as const;
 type Task = keyof typeof TASKS;
 
-const KINDS = ['config', 'tokenizer', 'parts', 'output', 'task-config', 'task-image', 'task-parts'] as const;
+// 'canary': one file the run reads (config, tokenizer, a graph part's model.json or shard, the image) a link to the secret.
+const KINDS = ['config', 'tokenizer', 'parts', 'output', 'task-config', 'task-image', 'task-parts', 'canary'] as const;
 
 /** Fields the code reads or the graphs constrain (sizes, token ids, positions), and values that break them. */
 const CONFIG_FIELDS = [
@@ -247,6 +248,17 @@ function blipCase(id: number, kind: string, r: Rand): SurfaceCase {
             else if (op === 'text') fs.writeFileSync(image, 'not an image\n');
             else (fs.rmSync(image), fs.mkdirSync(image));
           }),
+      };
+    }
+    case 'canary': {
+      const part = pick(r, TASKS[task]);
+      const file = pick(r, ['config.json', 'tokenizer.json', `${task}/${part}/model.json`, `${task}/${part}/group1-shard1of1.bin`, 'image']);
+      const run = file === 'image' || r() < 0.5 ? 'task' : 'convert';
+      return {
+        ...base,
+        what: `${run === 'task' ? task : 'convert'}: ${file} -> canary`,
+        prepare: (w) =>
+          run === 'task' ? taskCase(w, task, (d, image) => linkToCanary(file === 'image' ? image : path.join(d, file), w)) : convertCase(w, (d) => linkToCanary(path.join(d, file), w)),
       };
     }
     default: {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../../src/paths';
 import { mulberry32 } from '../../../src/rng';
-import { CANARY_FILE, HOSTILE_PATHS, MODEL_FILES, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, pick } from '../mutations';
+import { CANARY_FILE, HOSTILE_PATHS, MODEL_FILES, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, linkToCanary, pick } from '../mutations';
 import { seededCases } from '../seeded';
 import type { Prepared, Surface, SurfaceCase } from '../surface_run';
 
@@ -20,7 +20,8 @@ const PREP = { resize_shortest_side: 64, center_crop: 64, mean: [0.5, 0.5, 0.5],
 const N_IMAGES = 4;
 const NAMES = fs.existsSync(IMAGES) ? fs.readdirSync(IMAGES).filter((f) => f.endsWith('.jpg')).sort().slice(0, N_IMAGES) : [];
 
-const KINDS = ['labels', 'image', 'preprocessing', 'folder'] as const;
+// 'canary': labels.csv, an image or preprocessing.json a link to the secret.
+const KINDS = ['labels', 'image', 'preprocessing', 'folder', 'canary'] as const;
 
 const PREP_FIELDS = [['resize_shortest_side'], ['center_crop'], ['mean'], ['std'], ['interpolation']] as const;
 const PREP_VALUES = [0, -1, 1.5, 63, 65, 1e9, 1e308, '64', null, [], {}, [0, 0, 0], [0.5, 0.5], [1e308, 1, 1], [-1, -1, -1], [1e-30, 1e-30, 1e-30], 'nearest', 'bogus'];
@@ -32,7 +33,7 @@ function labelsText(r: Rand, names: string[]): [string, string] {
   const at = int(r, rows.length);
   switch (op) {
     case 'hostile-name': {
-      const p = pick(r, [...HOSTILE_PATHS, 'sub/../x.jpg', '../canary.secret', `../${CANARY_FILE}`]);
+      const p = pick(r, [...HOSTILE_PATHS, 'sub/../x.jpg', `../${CANARY_FILE}`]);
       rows[at] = `"${p.replace(/"/g, '""')}",${at}`;
       return [`${op} ${JSON.stringify(p)}`, ['file,label', ...rows].join('\n')];
     }
@@ -130,6 +131,13 @@ function calibrationCase(id: number, kind: string, r: Rand): SurfaceCase {
         else if (how === 'bytes') bytesMutation(mulberry32(seed), file)[1]();
         else editJson(l.model, edit, 'preprocessing.json');
       };
+      break;
+    }
+    case 'canary': {
+      const file = pick(r, ['labels.csv', 'image', 'preprocessing.json']);
+      const which = int(r, N_IMAGES);
+      what = `${file} -> canary`;
+      mutate = (l, w) => linkToCanary(file === 'preprocessing.json' ? path.join(l.model, file) : path.join(l.cal, file === 'image' ? NAMES[which] : file), w);
       break;
     }
     default: {

@@ -10,13 +10,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../../src/paths';
 import { mulberry32 } from '../../../src/rng';
-import { Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, pick } from '../mutations';
+import { Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, linkToCanary, pick } from '../mutations';
 import { copyTree, seededCases } from '../seeded';
 import { Surface, SurfaceCase, runChild } from '../surface_run';
 import { nativeMissing } from './native';
 
 const MODEL = path.join(packageRoot(), 'spec', 'fixtures', 'hf', 'vit-small');
-const KINDS = ['library', 'manifest', 'loader', 'dir'] as const;
+// 'canary': the library, its manifest or the loader a link to the secret.
+const KINDS = ['library', 'manifest', 'loader', 'dir', 'canary'] as const;
 const LIBRARY = 'libturbo_ops.so';
 const LOADER = 'turbo_loader.node';
 /** A shared library that loads but registers none of our ops. */
@@ -97,8 +98,17 @@ function dirMutation(r: Rand): [string, (native: string, work: string) => void] 
 
 function opLibraryCase(root: string) {
   return (id: number, kind: string, r: Rand): SurfaceCase => {
-    const [what, mutate] =
-      kind === 'library' ? nativeFileMutation(r, LIBRARY) : kind === 'manifest' ? manifestMutation(r) : kind === 'loader' ? nativeFileMutation(r, LOADER) : dirMutation(r);
+    const canary = kind === 'canary' ? pick(r, [LIBRARY, 'manifest.json', LOADER]) : LIBRARY;
+    const [what, mutate]: [string, (native: string, work: string) => void] =
+      kind === 'library'
+        ? nativeFileMutation(r, LIBRARY)
+        : kind === 'manifest'
+          ? manifestMutation(r)
+          : kind === 'loader'
+            ? nativeFileMutation(r, LOADER)
+            : kind === 'canary'
+              ? [`${canary} -> canary`, (native, work) => linkToCanary(path.join(native, canary), work)]
+              : dirMutation(r);
     return {
       id,
       kind,

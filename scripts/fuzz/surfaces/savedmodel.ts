@@ -10,13 +10,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../../src/paths';
 import { mulberry32 } from '../../../src/rng';
-import { CANARY_FILE, Rand, fileMutation, int, pick } from '../mutations';
+import { CANARY_FILE, Rand, fileMutation, int, linkToCanary, pick } from '../mutations';
 import { copyTree, seededCases } from '../seeded';
 import { Surface, SurfaceCase, runChild } from '../surface_run';
 import { nativeMissing } from './native';
 
 const MODEL = path.join(packageRoot(), 'spec', 'fixtures', 'hf', 'vit-small');
-const KINDS = ['pb', 'variables', 'dir'] as const;
+// 'canary': saved_model.pb a link to the secret (the checkpoint files get theirs in 'variables').
+const KINDS = ['pb', 'variables', 'dir', 'canary'] as const;
 const VARIABLE_FILES = ['variables/variables.index', 'variables/variables.data-00000-of-00001'];
 const CHECKPOINT_PLANTS = ['garbage', 'empty', 'fifo', 'dev-zero', 'canary', 'directory'] as const;
 
@@ -115,7 +116,14 @@ function dirMutation(r: Rand): [string, (dir: string, work: string) => void] {
 function savedModelCase(root: string) {
   return (id: number, kind: string, r: Rand): SurfaceCase => {
     const seed = int(r, 2 ** 31);
-    const [what, mutate] = kind === 'pb' ? fileOrBytes(seed, 'saved_model.pb') : kind === 'variables' ? checkpointMutation(r) : dirMutation(r);
+    const [what, mutate]: [string, (dir: string, work: string) => void] =
+      kind === 'pb'
+        ? fileOrBytes(seed, 'saved_model.pb')
+        : kind === 'variables'
+          ? checkpointMutation(r)
+          : kind === 'canary'
+            ? ['saved_model.pb -> canary', (d, w) => linkToCanary(path.join(d, 'saved_model.pb'), w)]
+            : dirMutation(r);
     return {
       id,
       kind,
