@@ -118,6 +118,20 @@ describe('bad input: one-line error naming the file', () => {
     fs.writeFileSync(path.join(d, 'model.json'), '{"format": ');
     return expectError(d, path.join(d, 'model.json'), 'not valid JSON');
   });
+  test('model.json over its bound (a sparse 300 MiB file): refused on its size, never parsed', () => {
+    const d = copy();
+    fs.truncateSync(path.join(d, 'model.json'), 300 * 1024 * 1024);
+    return expectError(d, path.join(d, 'model.json'), `is ${300 * 1024 * 1024} bytes, over the ${256 * 1024 * 1024}-byte limit for model.json`);
+  });
+  test('model.json linked to a secret outside: the JSON error never quotes it', async () => {
+    const d = copy();
+    const secret = path.join(tmp, 'secret.txt');
+    fs.writeFileSync(secret, 'root:x:0:0:TOPSECRET\n');
+    fs.rmSync(path.join(d, 'model.json'));
+    fs.symlinkSync(secret, path.join(d, 'model.json'));
+    const err = await readGraphModel(d).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toBe(`${path.join(d, 'model.json')}: not valid JSON (not a JSON document)`);
+  });
   test('not a graph model', () => {
     const d = copy();
     fs.writeFileSync(path.join(d, 'model.json'), '{"format": "layers-model", "modelTopology": {}}');

@@ -75,9 +75,10 @@ export interface BoundedRead {
 
 /**
  * Reads at most `maxBytes` of a regular file. O_NONBLOCK makes opening a FIFO return at once, so
- * the fstat that follows can refuse it instead of the open blocking forever.
+ * the fstat that follows can refuse it instead of the open blocking forever. With `whole`, a file
+ * larger than that kind's bound is refused on its fstat size, before any byte is read.
  */
-export async function readRegularFile(file: string, maxBytes: number, missing = 'not found', extraFlags = 0): Promise<BoundedRead> {
+export async function readRegularFile(file: string, maxBytes: number, missing = 'not found', extraFlags = 0, whole?: FileKind): Promise<BoundedRead> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, constants.O_RDONLY | constants.O_NONBLOCK | extraFlags);
@@ -87,6 +88,7 @@ export async function readRegularFile(file: string, maxBytes: number, missing = 
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new TurboInputError(file, `is ${kindOf(st)}, expected a regular file`);
+    if (whole) refuseTooBig(file, whole, st.size);
     const want = Math.min(st.size, maxBytes);
     const data = Buffer.allocUnsafe(want);
     let got = 0;
@@ -109,33 +111,38 @@ export async function readRegularFile(file: string, maxBytes: number, missing = 
  * than the bound plus one byte either way.
  */
 export async function readWholeFile(file: string, kind: FileKind, missing = 'not found'): Promise<Buffer> {
-  return wholeOrRefused(file, kind, await readRegularFile(file, MAX_BYTES[kind] + 1, missing));
+  return wholeOrRefused(file, kind, await readRegularFile(file, MAX_BYTES[kind] + 1, missing, 0, kind));
 }
 
 /** readWholeFile for `name` inside `dir`: refused when its real path leaves `realDir` (readFileInside). */
 export async function readWholeFileInside(dir: string, realDir: string, name: string, kind: FileKind, missing = 'not found'): Promise<Buffer> {
-  return wholeOrRefused(path.join(dir, name), kind, await readFileInside(dir, realDir, name, MAX_BYTES[kind] + 1, missing));
+  return wholeOrRefused(path.join(dir, name), kind, await readFileInside(dir, realDir, name, MAX_BYTES[kind] + 1, missing, kind));
 }
 
-/** The data of a read bounded at one byte past the kind's limit, or the refusal when it hit that byte. */
+/**
+ * The data of a read bounded at one byte past the kind's limit, or the refusal when it hit that
+ * byte (a file that grew after its fstat).
+ */
 function wholeOrRefused(file: string, kind: FileKind, { data, size }: BoundedRead): Buffer {
-  const max = MAX_BYTES[kind];
-  if (size > max || data.length > max) {
-    throw new TurboInputError(file, `is ${size} bytes, more than the ${max} a ${KIND_NAMES[kind]} can be`);
-  }
+  refuseTooBig(file, kind, Math.max(size, data.length));
   return data;
+}
+
+function refuseTooBig(file: string, kind: FileKind, size: number): void {
+  const max = MAX_BYTES[kind];
+  if (size > max) throw new TurboInputError(file, `is ${size} bytes, over the ${max}-byte limit for ${KIND_NAMES[kind]}`);
 }
 
 const KIND_NAMES: Record<FileKind, string> = {
   modelJson: 'model.json',
-  sidecar: 'side file',
+  sidecar: 'side files',
   config: 'config.json',
   tokenizer: 'tokenizer.json',
-  image: 'image',
+  image: 'images',
   labelsCsv: 'labels.csv',
   savedModelPb: 'saved_model.pb',
-  opLibrary: 'op library',
-  opManifest: 'op library manifest',
+  opLibrary: 'the op library',
+  opManifest: "the op library's manifest",
 };
 
 /**
@@ -186,7 +193,7 @@ export async function readShard(dir: string, realDir: string, shardPath: string,
  * Reads up to `maxBytes` of `name` (a relative path someone else wrote, already checked with
  * shardPathProblem) inside `dir`, refusing it when its real path leaves `realDir`.
  */
-export async function readFileInside(dir: string, realDir: string, name: string, maxBytes: number, missing = 'not found'): Promise<BoundedRead> {
+export async function readFileInside(dir: string, realDir: string, name: string, maxBytes: number, missing = 'not found', whole?: FileKind): Promise<BoundedRead> {
   const shown = path.join(dir, name);
   let real: string;
   try {
@@ -199,7 +206,7 @@ export async function readFileInside(dir: string, realDir: string, name: string,
   }
   try {
     // O_NOFOLLOW: the real path has no links left; one appearing now is a race we refuse.
-    return await readRegularFile(real, maxBytes, missing, constants.O_NOFOLLOW);
+    return await readRegularFile(real, maxBytes, missing, constants.O_NOFOLLOW, whole);
   } catch (e) {
     // Name the path as the manifest gives it, not its resolved target.
     if (e instanceof TurboInputError) throw new TurboInputError(shown, e.problem);
@@ -221,6 +228,7 @@ export function readWholeFileSync(file: string, kind: FileKind, missing = 'not f
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new TurboInputError(file, `is ${kindOf(st)}, expected a regular file`);
+    refuseTooBig(file, kind, st.size);
     const data = Buffer.allocUnsafe(Math.min(st.size, MAX_BYTES[kind] + 1));
     let got = 0;
     while (got < data.length) {
