@@ -1,7 +1,7 @@
 // npm run bench:browser [-- --batch 1 --runs 5]
 // ViT-Tiny original vs Turbo (r = 16, alpha = 5) in headless Chromium (Debian's, SwiftShader for
 // webgl and webgpu: a CPU rendering GPU, so absolute times are not a real GPU's) per backend; on
-// webgl and webgpu the Turbo model with the read-back merge and with the on-device merge. Each
+// webgl and webgpu the Turbo model with the fused GPU kernels and with the composite (read-back). Each
 // configuration gets a fresh page, so "first" is a cold first inference (shader compilation
 // included) and "warm" the median of the next runs. A second pass times warmup() and the first
 // inference after it. Prints a markdown table.
@@ -33,19 +33,20 @@ async function main(args: string[]): Promise<void> {
   const browser = await launchChromium();
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rows: string[] = [];
-  const configs: [string, string, RunRequest['matching'], string][] = [
-    ['wasm', '/models/orig/model.json', 'auto', 'original'],
-    ['wasm', '/models/turbo/model.json', 'auto', 'Turbo (fused kernel)'],
-    ['webgl', '/models/orig/model.json', 'auto', 'original'],
-    ['webgl', '/models/turbo/model.json', 'readback', 'Turbo, read-back merge'],
-    ['webgl', '/models/turbo/model.json', 'device', 'Turbo, on-device merge'],
-    ['webgpu', '/models/orig/model.json', 'auto', 'original'],
-    ['webgpu', '/models/turbo/model.json', 'readback', 'Turbo, read-back merge'],
-    ['webgpu', '/models/turbo/model.json', 'device', 'Turbo, on-device merge'],
+  // [backend, model, kernels, composite matching, label]
+  const configs: [string, string, RunRequest['kernels'], RunRequest['matching'], string][] = [
+    ['wasm', '/models/orig/model.json', 'fused', 'auto', 'original'],
+    ['wasm', '/models/turbo/model.json', 'fused', 'auto', 'Turbo (fused kernel)'],
+    ['webgl', '/models/orig/model.json', 'fused', 'auto', 'original'],
+    ['webgl', '/models/turbo/model.json', 'fused', 'auto', 'Turbo, fused GPU kernel'],
+    ['webgl', '/models/turbo/model.json', 'composite', 'readback', 'Turbo, composite (read-back)'],
+    ['webgpu', '/models/orig/model.json', 'fused', 'auto', 'original'],
+    ['webgpu', '/models/turbo/model.json', 'fused', 'auto', 'Turbo, fused GPU kernel'],
+    ['webgpu', '/models/turbo/model.json', 'composite', 'readback', 'Turbo, composite (read-back)'],
   ];
   try {
     for (const warm of [false, true]) {
-      for (const [backend, model, matching, label] of configs) {
+      for (const [backend, model, kernels, matching, label] of configs) {
         const page = await browser.newPage();
         await page.goto(`${server.url}/`);
         await page.waitForFunction(() => window.turboPage !== undefined);
@@ -54,7 +55,7 @@ async function main(args: string[]): Promise<void> {
           await page.close();
           continue;
         }
-        const req: RunRequest = { backend, models: [model], inputUrl: '/inputs.f32', batch, matching, warmRuns: warm ? 0 : runs, warmup: warm };
+        const req: RunRequest = { backend, models: [model], inputUrl: '/inputs.f32', batch, kernels, matching, warmRuns: warm ? 0 : runs, warmup: warm };
         const { runs: [r] } = await page.evaluate((q) => window.turboPage.run(q), req);
         await page.close();
         const line = warm

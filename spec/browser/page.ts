@@ -33,6 +33,8 @@ export interface RunRequest {
   inputUrl: string;
   batch: number;
   matching?: CompositeMatching;
+  /** 'composite': the composite kernels in place of the fused ones for this run (default 'fused'). */
+  kernels?: 'fused' | 'composite';
   /** Warm runs to time after the first (0: only the first run). */
   warmRuns?: number;
   /** Call warmup() before the first timed run. */
@@ -56,6 +58,15 @@ async function setBackend(name: string): Promise<void> {
 
 async function run(req: RunRequest): Promise<{ backend: string; runs: ModelRun[] }> {
   await setBackend(req.backend);
+  if (req.kernels === 'composite') unregisterFusedKernels();
+  try {
+    return await runModels(req);
+  } finally {
+    registerFusedKernels();
+  }
+}
+
+async function runModels(req: RunRequest): Promise<{ backend: string; runs: ModelRun[] }> {
   tf.env().set(COMPOSITE_MATCHING_FLAG, req.matching ?? 'auto');
   const buf = await (await fetch(req.inputUrl)).arrayBuffer();
   const plane = 3 * 224 * 224;
