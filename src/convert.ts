@@ -55,7 +55,7 @@ export function embeddedModelDir(): string {
 export async function convertWithTurbo(inDir: string, outDir: string | null, options: ConvertOptions = {}): Promise<ConvertResult> {
   const jsonPath = path.join(inDir, 'model.json');
   try {
-    const turbo = resolveOptions(options);
+    const turbo = resolveTurboOptions(options);
     await checkInputDir(inDir);
     const writing = outDir !== null && !options.dryRun;
     const format = options.format ?? 'graph-model';
@@ -70,7 +70,7 @@ export async function convertWithTurbo(inDir: string, outDir: string | null, opt
     if (options.metadata) Object.assign(graph.modelJson.userDefinedMetadata!.turbo as object, options.metadata);
     if (!writing) return { ...summary, outDir: null, rewriteSeconds, savedModel: null };
     if (format === 'savedmodel') {
-      if (options.sideFiles && Object.keys(options.sideFiles).length) throw new OptionsError('--format', 'savedmodel cannot carry side files (tuning logs); convert to a graph model first');
+      if (options.sideFiles && Object.keys(options.sideFiles).length) throw new OptionsError('format', 'savedmodel cannot carry side files (tuning logs); convert to a graph model first');
       // --portable promises any TensorFlow: _MklLayerNorm exists only in oneDNN builds, so keep LayerNorm plain.
       const fuse = options.portable ? { layerNorm: false } : true;
       const savedModel = await writeSavedModel(graph, outDir, { overwrite: !!options.force, source: jsonPath, fuse });
@@ -101,7 +101,7 @@ export async function stripTurboModel(inDir: string, outDir: string, options: Pi
 
 /** Rewrites a graph in memory; missing Turbo options take their defaults (src/turbo/options.ts). */
 export function rewriteGraph(graph: Graph, partial: Partial<RewriteOptions>, source = 'model.json'): RewriteSummary {
-  const options: RewriteOptions = { ...resolveOptions(partial), architecture: partial.architecture, portable: partial.portable };
+  const options: RewriteOptions = { ...resolveTurboOptions(partial), architecture: partial.architecture, portable: partial.portable };
   const plan = planModel(graph, options, source);
   checkScheduleFits(plan.schedule, plan.tokenCount);
   const summary = applyTurbo(graph, plan, options);
@@ -116,7 +116,7 @@ export function planModel(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
   try {
     return planTurbo(graph, options);
   } catch (e) {
-    if (e instanceof NoTransformerBlocksError) throw new GraphError(source, e.message);
+    if (e instanceof NoTransformerBlocksError) throw new NoTransformerBlocksError(e.problem, source);
     throw e;
   }
 }
@@ -124,17 +124,7 @@ export function planModel(graph: Graph, options: Pick<RewriteOptions, 'r' | 'rTh
 /** An r above the model's token count is a typo, not a request to clamp (clamping handles the late blocks). */
 function checkScheduleFits(schedule: number[], tokenCount: number): void {
   const i = schedule.findIndex((r) => r > tokenCount);
-  if (i >= 0) throw new OptionsError('--r', `${schedule[i]} (block ${i}) is more than the model's ${tokenCount} tokens`);
-}
-
-function resolveOptions(options: Partial<TurboOptions>): TurboOptions {
-  try {
-    return resolveTurboOptions(options);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const colon = msg.indexOf(': ');
-    throw new OptionsError(colon > 0 ? msg.slice(0, colon) : 'options', colon > 0 ? msg.slice(colon + 2) : msg);
-  }
+  if (i >= 0) throw new OptionsError('r', `${schedule[i]} (block ${i}) is more than the model's ${tokenCount} tokens`);
 }
 
 export async function checkInputDir(inDir: string): Promise<void> {

@@ -30,9 +30,19 @@ export class GraphError extends TurboInputError {
   override readonly kind = 'graph';
 }
 
-/** An option value; `file` is the option's name (e.g. "--r"). */
+/**
+ * An option value. `option` is the library's key ("r", "dropRate", "targetSpeedup"); the message
+ * reads "r: ...". Only the CLI turns keys into flags (cli/run.ts: "--drop-rate: ...").
+ */
 export class OptionsError extends TurboInputError {
   override readonly kind = 'options';
+
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(option, problem);
+  }
 }
 
 /** OUT_DIR cannot be created, replaced or written. */

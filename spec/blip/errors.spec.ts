@@ -62,10 +62,12 @@ describe('generation settings the loop cannot honour are refused before any work
     const model = await loadBlip(BLIP_SMALL, 'caption');
     const pixels = new Float32Array(3 * 64 * 64);
     const positions = model.config.maxTextLength;
-    await expect(caption(model, pixels, { maxLength: 1 })).rejects.toThrow(/--max-length: 1 must be a whole number above the prompt's 1 token/);
+    await expect(caption(model, pixels, { maxLength: 1 })).rejects.toThrow(/^maxLength: 1 must be a whole number above the prompt's 1 token/);
+    // The library names its own option keys; only the CLI speaks of --max-length.
+    await expect(caption(model, pixels, { maxLength: 1 })).rejects.toMatchObject({ kind: 'options', option: 'maxLength' });
     await expect(caption(model, pixels, { maxLength: positions + 2 })).rejects.toThrow(new RegExp(`at most ${positions + 1} \\(the model has ${positions} positions\\)`));
     await expect(caption(model, pixels, { maxLength: 4, prompt: 'a picture of two dogs' })).rejects.toThrow(/above the prompt's/);
-    await expect(caption(model, pixels, { beams: 0 })).rejects.toThrow(/--beams: 0 must be a whole number of at least 1/);
+    await expect(caption(model, pixels, { beams: 0 })).rejects.toThrow(/^beams: 0 must be a whole number of at least 1/);
     model.dispose();
   });
 });

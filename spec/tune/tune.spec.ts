@@ -125,6 +125,14 @@ describe('bad input is one line', () => {
   });
 });
 
+test('a model without preprocessing.json: that file is named, with what the tuner needs it for', async () => {
+  const bare = path.join(HF_FIXTURES, 'vit-small');
+  const r = await cli(bare, path.join(tmp, 'out-noprep'), '--target-flops', '1.3', '--calibrate', images);
+  expect(r.code).toBe(1);
+  expect(r.err).toBe(`error: ${path.join(bare, 'preprocessing.json')}: not found: the tuner preprocesses the calibration images as this file describes\n`);
+  expect(fs.existsSync(path.join(tmp, 'out-noprep'))).toBe(false);
+});
+
 // Issue 20: the tuner's own reads (labels.csv, preprocessing.json) under the same policy as the
 // converter's, its preprocessing values checked before any work, and its metrics before writing.
 describe('hostile calibration folders and preprocessing.json', () => {

@@ -79,7 +79,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
   const tasks = options.tasks ?? (Object.keys(BLIP_TASKS) as BlipTask[]);
   const parts: { task: BlipTask; part: string }[] = [];
   for (const task of tasks) {
-    if (!isTask(task)) throw new OptionsError('--tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
+    if (!isTask(task)) throw new OptionsError('tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
     for (const part of BLIP_TASKS[task]) if (await exists(path.join(inDir, task, part, 'model.json'))) parts.push({ task, part });
   }
   if (parts.length === 0) throw new GraphError(inDir, `holds no BLIP graphs (${tasks.map((t) => `${t}/{${BLIP_TASKS[t].join(',')}}`).join(', ')})`);

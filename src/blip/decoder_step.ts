@@ -64,10 +64,10 @@ export function checkDecodeOptions(model: BlipModel, promptLength: number, optio
   const maxLength = options.maxLength ?? 20;
   const most = model.config.maxTextLength + 1;
   if (!Number.isInteger(maxLength) || maxLength <= promptLength || maxLength > most) {
-    throw new OptionsError('--max-length', `${maxLength} must be a whole number above the prompt's ${promptLength} token(s) and at most ${most} (the model has ${model.config.maxTextLength} positions)`);
+    throw new OptionsError('maxLength', `${maxLength} must be a whole number above the prompt's ${promptLength} token(s) and at most ${most} (the model has ${model.config.maxTextLength} positions)`);
   }
   const beams = options.beams ?? 1;
-  if (!Number.isInteger(beams) || beams < 1) throw new OptionsError('--beams', `${beams} must be a whole number of at least 1`);
+  if (!Number.isInteger(beams) || beams < 1) throw new OptionsError('beams', `${beams} must be a whole number of at least 1`);
   const minLength = options.minLength ?? 0;
-  if (!Number.isInteger(minLength) || minLength < 0) throw new OptionsError('--min-length', `${minLength} must be a whole number of at least 0`);
+  if (!Number.isInteger(minLength) || minLength < 0) throw new OptionsError('minLength', `${minLength} must be a whole number of at least 0`);
 }

@@ -1,6 +1,7 @@
 // convert-with-turbo --target-speedup / --target-flops: tune on a calibration folder, then convert
 // with the chosen schedule, writing the search log beside the model (turbo-tune.json).
 
+import * as fs from 'fs';
 import * as path from 'path';
 import { Presets, SingleBar } from 'cli-progress';
 import { ConvertOptions, checkInputDir, checkOutputTarget, convertWithTurbo } from '../convert';
@@ -33,18 +34,14 @@ export interface TuneCliOptions {
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)} %`);
 
 export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOptions, log: (s: string) => void = console.log): Promise<TuneResult> {
-  if (!o.calibrate) throw new OptionsError('--calibrate', 'a target needs a folder of calibration images (--calibrate DIR)');
+  if (!o.calibrate) throw new OptionsError('calibrate', 'a target needs a folder of calibration images (--calibrate DIR)');
   await checkInputDir(inDir);
   if (!o.dryRun) await checkOutputTarget(inDir, outDir, !!o.force);
-  let prep;
-  try {
-    prep = await readPreprocessing(inDir);
-  } catch (e) {
-    if (e instanceof TurboInputError && /not found/.test(e.problem)) {
-      throw new TurboInputError(e.file, 'not found: the tuner preprocesses the calibration images as this file describes');
-    }
-    throw e;
+  const prepFile = path.join(inDir, 'preprocessing.json');
+  if (!fs.lstatSync(prepFile, { throwIfNoEntry: false })) {
+    throw new TurboInputError(prepFile, 'not found: the tuner preprocesses the calibration images as this file describes');
   }
+  const prep = await readPreprocessing(inDir);
   await useBackend();
   const reading = progressBar('calibration images', 'images', 1);
   const images = await readCalibrationSet(o.calibrate, prep, o.calibrationLimit, reading.update).finally(reading.stop);

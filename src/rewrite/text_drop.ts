@@ -34,8 +34,8 @@ export function isTextDropModel(graph: Graph): boolean {
 
 export function applyTextDrop(graph: Graph, partial: Partial<TextDropOptions> = {}, source = 'model.json'): TextDropSummary {
   const options: TextDropOptions = { ...DEFAULT_DROP_ATTRS, ...definedFields(partial) };
-  if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new OptionsError('--drop-rate', `must be in [0, 1], got ${options.dropRate}`);
-  if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new OptionsError('--drop-max', `must be in [0, 1], got ${options.dropMax}`);
+  if (!(options.dropRate >= 0 && options.dropRate <= 1)) throw new OptionsError('dropRate', `must be in [0, 1], got ${options.dropRate}`);
+  if (!(options.dropMax >= 0 && options.dropMax <= 1)) throw new OptionsError('dropMax', `must be in [0, 1], got ${options.dropMax}`);
   if (isTextDropModel(graph)) throw new GraphError(source, 'already has text-side token dropping');
   // One undo record per graph: a graph Turbo already rewrote could not be stripped back through both.
   if (isTurboModel(graph)) throw new GraphError(source, 'is already a Turbo model; apply text-side dropping to the original graph');

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { OptionsError, TurboInputError } from '../errors';
+import { TurboInputError } from '../errors';
 import { readWholeFileInside, realDirOf } from '../graph/safe_read';
 import { readLabels } from '../image/labels';
 import { Preprocessing, preprocessImage } from '../image/preprocess';
@@ -23,14 +23,15 @@ const IMAGE = /\.(jpe?g|png|webp)$/i;
 export async function readCalibrationSet(dir: string, prep: Preprocessing, limit?: number, onImage?: (done: number, total: number) => void): Promise<CalibrationSet> {
   // Checked before anything is read: the buffer below is sized by the crop.
   checkPreprocessing(prep, 'preprocessing');
-  if (!fs.existsSync(dir)) throw new OptionsError('--calibrate', `${dir}: not found`);
-  if (!fs.statSync(dir).isDirectory()) throw new OptionsError('--calibrate', `${dir}: not a directory (expected a folder of images)`);
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) throw new TurboInputError(dir, 'calibration folder not found');
+  if (!st.isDirectory()) throw new TurboInputError(dir, 'is not a directory; calibration images come in a folder');
   // lstat, not exists: a dangling labels.csv link is refused by readLabels, not taken for "no labels".
   const hasLabels = fs.lstatSync(path.join(dir, 'labels.csv'), { throwIfNoEntry: false }) !== undefined;
   const labelled = hasLabels ? await readLabels(dir) : undefined;
   let files = labelled ? labelled.map((l) => l.file) : fs.readdirSync(dir).filter((f) => IMAGE.test(f)).sort();
   if (limit !== undefined) files = files.slice(0, limit);
-  if (files.length < 2) throw new OptionsError('--calibrate', `${dir}: ${files.length} image(s); the tuner needs at least 2 (one half to search, one to confirm)`);
+  if (files.length < 2) throw new TurboInputError(dir, `holds ${files.length} calibration image(s); the tuner needs at least 2 (one half to search, one to confirm)`);
   const crop = prep.center_crop;
   const data = new Float32Array(files.length * 3 * crop * crop);
   const realDir = await realDirOf(dir);

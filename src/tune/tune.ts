@@ -185,17 +185,17 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   const started = Date.now();
   const { targetFlops, targetSpeedup } = options;
   if ((targetFlops === undefined) === (targetSpeedup === undefined)) {
-    throw new OptionsError('--target-speedup', 'give exactly one of a target speed-up and a target FLOP ratio');
+    throw new OptionsError('targetSpeedup', 'give exactly one of a target speed-up and a target FLOP ratio');
   }
   const target = (targetFlops ?? targetSpeedup)!;
-  if (!(target > 1 && target <= 20)) throw new OptionsError(targetFlops ? '--target-flops' : '--target-speedup', `${target} is outside (1, 20]`);
+  if (!(target > 1 && target <= 20)) throw new OptionsError(targetFlops ? 'targetFlops' : 'targetSpeedup', `${target} is outside (1, 20]`);
   const n = images.inputs.shape[0];
-  if (n < 2) throw new OptionsError('--calibrate', `${n} image(s); the tuner needs at least 2`);
+  if (n < 2) throw new OptionsError('calibrate', `${n} image(s); the tuner needs at least 2`);
   registerTurboOps();
   const source = modelSource(model);
   const graph = typeof model === 'string' ? await readGraphModel(model) : model;
   const plan = planModel(cloneGraph(graph), { r: 0, rThreshold: 0, architecture: options.architecture }, source);
-  if (!plan.dims) throw new OptionsError('--target-flops', 'the model does not show its block widths, so FLOPs cannot be estimated');
+  if (!plan.dims) throw new OptionsError('targetFlops', 'the model does not show its block widths, so FLOPs cannot be estimated');
   const shape: ModelShape = {
     tokenCount: plan.tokenCount,
     blocks: plan.blocks.length,
@@ -299,7 +299,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
       chosen = scored;
     }
     if (chosen.speedup! < targetSpeedup) {
-      throw new OptionsError('--target-speedup', `${targetSpeedup}x was not reached on ${speedBackend}: the best candidate measured ${chosen.speedup!.toFixed(2)}x (FLOP ratio ${chosen.flops.toFixed(2)})`);
+      throw new OptionsError('targetSpeedup', `${targetSpeedup}x was not reached on ${speedBackend}: the best candidate measured ${chosen.speedup!.toFixed(2)}x (FLOP ratio ${chosen.flops.toFixed(2)})`);
     }
   }
   return {
@@ -317,5 +317,5 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
 
 function unreachable(shape: ModelShape, target: number): OptionsError {
   const most = flopRatio(shape, new Array(shape.blocks).fill(shape.tokenCount));
-  return new OptionsError('--target-flops', `a FLOP ratio of ${target.toFixed(2)} is out of reach: merging as much as possible in every block gives ${most.toFixed(2)}`);
+  return new OptionsError('targetFlops', `a FLOP ratio of ${target.toFixed(2)} is out of reach: merging as much as possible in every block gives ${most.toFixed(2)}`);
 }

@@ -1,5 +1,7 @@
 // Every Turbo option, its default and its effect, in one place.
 
+import { OptionsError } from '../errors';
+
 /**
  * Tokens merged per block:
  * - a number: the same r in every block;
@@ -47,28 +49,28 @@ export function resolveTurboOptions(partial: Partial<TurboOptions> = {}): TurboO
   finite('beta', o.beta);
   finite('gamma', o.gamma);
   count('rThreshold', o.rThreshold);
-  if (typeof o.propAttn !== 'boolean') throw new Error(`propAttn: ${String(o.propAttn)} is not a boolean`);
+  if (typeof o.propAttn !== 'boolean') throw new OptionsError('propAttn', `${String(o.propAttn)} is not a boolean`);
   return o;
 }
 
 export function validateRSchedule(r: RSchedule): void {
   if (typeof r === 'number') return count('r', r);
-  if (Array.isArray(r)) return r.forEach((v, i) => count(`r[${i}]`, v));
+  if (Array.isArray(r)) return r.forEach((v, i) => count('r', v, `entry ${i} `));
   if (r && typeof r === 'object') {
     count('r', r.r);
     finite('inflect', r.inflect);
     return;
   }
-  throw new Error(`r: ${JSON.stringify(r)} is not a number, a list or {r, inflect}`);
+  throw new OptionsError('r', `${JSON.stringify(r)} is not a number, a list or {r, inflect}`);
 }
 
-/** A non-negative integer (r, thresholds, layer indices). */
-export function count(name: string, v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}: ${String(v)} is not a finite number`);
-  if (v < 0) throw new Error(`${name}: ${v} is negative; it must be a non-negative integer`);
-  if (!Number.isInteger(v)) throw new Error(`${name}: ${v} is not an integer`);
+/** A non-negative integer (r, thresholds, layer indices); `at` says which entry of a list. */
+export function count(name: string, v: number, at = ''): void {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionsError(name, `${at}${String(v)} is not a finite number`);
+  if (v < 0) throw new OptionsError(name, `${at}${v} is negative; it must be a non-negative integer`);
+  if (!Number.isInteger(v)) throw new OptionsError(name, `${at}${v} is not an integer`);
 }
 
 export function finite(name: string, v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}: ${String(v)} is not a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionsError(name, `${String(v)} is not a finite number`);
 }
