@@ -163,3 +163,30 @@ test('movedNodes records few nodes, and originalOrder rebuilds the original orde
   }
   expect(originalOrder(['a', 'b'], [['c', 5]])).toBeUndefined();
 });
+
+test('replaceNode puts the replacement where the node stood; readCount counts data reads and control readers; copy is independent', () => {
+  const g = graph([
+    ['x', 'Placeholder'],
+    ['a', 'Relu', ['x']],
+    ['b', 'AddV2', ['a', 'a']],
+    ['c', 'Identity', ['x', '^a']],
+  ]);
+  expect(g.readCount('a')).toBe(3); // b twice, c by control
+  const before = g.copy();
+  g.replaceNode('a', [
+    { name: 'a/inner', op: 'Neg', input: ['x'] },
+    { name: 'a', op: 'Relu6', input: ['a/inner'] },
+  ]);
+  expect(g.nodeNames()).toEqual(['x', 'a/inner', 'a', 'b', 'c']);
+  expect(g.consumerNodes('a').map((n) => n.name)).toEqual(['b']);
+  expect(g.consumerNodes('a/inner').map((n) => n.name)).toEqual(['a']);
+  expect(g.readCount('x')).toBe(2); // a/inner and c; the old a is gone
+  g.removeNode('c');
+  expect(g.readCount('a')).toBe(2);
+  // The copy kept the graph as it was, node objects included.
+  expect(before.nodeNames()).toEqual(['x', 'a', 'b', 'c']);
+  expect(before.node('a').op).toBe('Relu');
+  expect(before.readCount('a')).toBe(3);
+  expect(() => g.replaceNode('b', [{ name: 'x', op: 'Identity' }])).toThrow("graph already has a node named 'x'");
+  expect(g.uniqueName('a', new Set(['a_1']))).toBe('a_2');
+});

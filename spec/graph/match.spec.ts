@@ -2,7 +2,7 @@
 // real converter graph or a minimal one, and a mismatch that names the failing step.
 import * as path from 'path';
 import { Graph } from '../../src/graph/ir';
-import { describeFailures, isFailure, matchParentPath, matchVariants } from '../../src/graph/match';
+import { PathPattern, describeFailures, isFailure, matchParentPath, matchTensorPath, matchVariants } from '../../src/graph/match';
 import { readModelJsonOnly } from '../../src/graph/model_io';
 import { TfBuilder } from '../../src/graph/tf_builder';
 import { KEYS, SOFTMAX_TO_QK } from '../../src/rewrite/blocks';
@@ -79,4 +79,54 @@ test('optional steps are skipped, repeated steps take every node in a row', () =
   if (isFailure(m)) throw new Error(m.reason);
   expect(m.nodes.map((n) => n.name)).toEqual(['a', 'b', 'c']);
   expect(m.end).toBe('x');
+});
+
+describe("'any' inputs, constant operands and whole-walk checks", () => {
+  /** out = Mul(0.5 or x, x or 0.5) over Relu(p), in the operand order given. */
+  function halfOfRelu(constFirst: boolean, value = 0.5) {
+    const g = emptyGraph();
+    const tf = new TfBuilder(g);
+    const relu = tf.node('relu', 'Relu', [tf.placeholder('p', [2])], { T: { type: 'DT_FLOAT' } });
+    const c = tf.scalar('c', value);
+    tf.binary('out', 'Mul', constFirst ? c : relu, constFirst ? relu : c);
+    return g;
+  }
+  const HALF: PathPattern = {
+    name: '0.5·relu',
+    steps: [
+      { label: '0.5·y', ops: ['Mul'], input: 'any', constInput: { input: 'other', equals: [0.5] } },
+      { label: 'relu', ops: ['Relu'] },
+    ],
+  };
+
+  test.each([true, false])('the constant as operand %s: the walk takes the other one and says which (via)', (constFirst) => {
+    const m = matchTensorPath(halfOfRelu(constFirst), 'out', HALF);
+    if (isFailure(m)) throw new Error(m.reason);
+    expect(m.nodes.map((n) => n.name)).toEqual(['out', 'relu']);
+    expect(m.via[0]).toBe(constFirst ? 1 : 0);
+    expect(m.end).toBe('p');
+  });
+
+  test('another constant value is a failure naming it', () => {
+    const m = matchTensorPath(halfOfRelu(false, 0.25), 'out', HALF);
+    expect(isFailure(m) && m.reason).toBe("'out' has constant [0.25] where [0.5] is needed");
+  });
+
+  test("a failed check sends an 'any' step on to its next input; when every way fails, the check's reason is returned", () => {
+    const g = emptyGraph();
+    const tf = new TfBuilder(g);
+    const a = tf.unary('a', 'Identity', tf.placeholder('p', [2]));
+    const b = tf.unary('b', 'Identity', tf.placeholder('q', [2]));
+    tf.binary('sum', 'AddV2', a, b);
+    const reads = (want: string): PathPattern => ({
+      name: `sum ← Identity(${want})`,
+      steps: [{ label: 'sum', ops: ['AddV2'], input: 'any' }, { label: 'identity', ops: ['Identity'] }],
+      check: (m) => (m.end === want ? undefined : `reads ${m.end}`),
+    });
+    const viaB = matchTensorPath(g, 'sum', reads('q'));
+    if (isFailure(viaB)) throw new Error(viaB.reason);
+    expect(viaB.nodes.map((n) => n.name)).toEqual(['sum', 'b']);
+    const none = matchTensorPath(g, 'sum', reads('r'));
+    expect(isFailure(none) && [none.step, none.reason]).toEqual(['check', 'reads p']);
+  });
 });

@@ -7,9 +7,10 @@ import * as path from 'path';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
 import { runProgram } from '../../src/cli/run';
 import { embeddedModelDir } from '../../src/convert';
+import { Graph } from '../../src/graph/ir';
 import { NodeDef } from '../../src/graph/types';
 import { protoType } from '../../src/savedmodel/proto';
-import { lowerForTensorFlow } from '../../src/savedmodel/lower';
+import { splitFusedOps } from '../../src/savedmodel/split_fused';
 import { loadTurboSavedModel } from '../../src/savedmodel/load';
 
 let tmp: string;
@@ -98,7 +99,13 @@ test('--format is refused with --strip and unknown formats', async () => {
   expect(fs.readdirSync(tmp)).toEqual([]);
 });
 
-describe('fused ops TensorFlow cannot run are lowered', () => {
+describe('fused ops TensorFlow cannot run are split into plain ops', () => {
+  /** The node list splitFusedOps leaves of a graph holding `nodes`. */
+  const split = (nodes: NodeDef[], source: string) => {
+    const g = new Graph({ format: 'graph-model', modelTopology: { node: nodes }, weightsManifest: [] }, []);
+    splitFusedOps(g, source);
+    return g.nodes;
+  };
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const fused = (op: string, fusedOps: string[], inputs: string[]): NodeDef => ({
     name: 'dense/out',
@@ -109,11 +116,11 @@ describe('fused ops TensorFlow cannot run are lowered', () => {
 
   test('MatMul + BiasAdd stays fused (TensorFlow runs it)', () => {
     const node = fused('_FusedMatMul', ['BiasAdd'], ['x', 'w', 'b']);
-    expect(lowerForTensorFlow([node], 'model.json')).toEqual([node]);
+    expect(split([node], 'model.json')).toEqual([node]);
   });
 
   test('BiasAdd + Prelu becomes MatMul, BiasAdd, Relu, Sub, Mul, AddV2; the last takes the name', () => {
-    const out = lowerForTensorFlow([fused('_FusedMatMul', ['BiasAdd', 'Prelu'], ['x', 'w', 'b', 'alpha'])], 'model.json');
+    const out = split([fused('_FusedMatMul', ['BiasAdd', 'Prelu'], ['x', 'w', 'b', 'alpha'])], 'model.json');
     expect(out.map((n) => n.op)).toEqual(['MatMul', 'BiasAdd', 'Relu', 'Sub', 'Mul', 'AddV2']);
     expect(out[0].input).toEqual(['x', 'w']);
     expect(out[0].attr?.transpose_b).toEqual({ b: true });
@@ -124,7 +131,7 @@ describe('fused ops TensorFlow cannot run are lowered', () => {
   });
 
   test('an unknown fusion is a one-line error naming the node', () => {
-    expect(() => lowerForTensorFlow([fused('_FusedMatMul', ['BiasAdd', 'Swish'], ['x', 'w', 'b'])], 'm/model.json')).toThrow(
+    expect(() => split([fused('_FusedMatMul', ['BiasAdd', 'Swish'], ['x', 'w', 'b'])], 'm/model.json')).toThrow(
       "m/model.json: 'dense/out' (_FusedMatMul) fuses Swish, which the SavedModel writer cannot lower",
     );
   });

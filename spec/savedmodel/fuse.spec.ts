@@ -6,19 +6,24 @@ import * as path from 'path';
 import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph, decodeWeight } from '../../src/graph/ir';
 import { readGraphModel } from '../../src/graph/model_io';
-import { NodeDef } from '../../src/graph/types';
-import { ConstLookup, fuseForTensorFlow } from '../../src/savedmodel/fuse';
+import { NodeDef, StoredWeight } from '../../src/graph/types';
+import { FuseOptions, fuseForTensorFlow } from '../../src/savedmodel/fuse';
 import { toGraphDef } from '../../src/savedmodel/graphdef';
-import { lowerForTensorFlow } from '../../src/savedmodel/lower';
+import { splitFusedOps } from '../../src/savedmodel/split_fused';
 
 const TFJS_CONVERTER_MODEL = path.join(embeddedModelDir(), '..', 'vit-tiny-patch16-224-tfjs-converter');
 
-function lookup(graph: Graph): ConstLookup {
-  return (name) => {
-    const w = graph.weights.get(name);
-    const v = w && (w.spec.dtype === 'float32' || w.spec.dtype === 'int32') ? decodeWeight(w) : undefined;
-    return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
-  };
+/** The writer's passes on a copy of `graph`: fused ops split, then the fusions; the copy and what they did. */
+function fused(graph: Graph, opts?: FuseOptions) {
+  const g = graph.copy();
+  splitFusedOps(g, 'model.json');
+  return { ...fuseForTensorFlow(g, opts), nodes: g.nodes };
+}
+
+function split(graph: Graph): readonly NodeDef[] {
+  const g = graph.copy();
+  splitFusedOps(g, 'model.json');
+  return g.nodes;
 }
 
 const opCounts = (nodes: readonly NodeDef[]) => nodes.reduce<Record<string, number>>((m, n) => ((m[n.op] = (m[n.op] ?? 0) + 1), m), {});
@@ -30,8 +35,7 @@ describe('on ViT-Tiny', () => {
   ])('%s: 25 LayerNorms, 12 GELUs and 12 q/k/v triples rewritten; nothing else changes', async (_name, turbo) => {
     const graph = await readGraphModel(embeddedModelDir());
     if (turbo) rewriteGraph(graph, { r: 13, alpha: 1, beta: 1, gamma: 0, rThreshold: 0, propAttn: true });
-    const before = lowerForTensorFlow(graph.nodes, 'model.json');
-    const r = fuseForTensorFlow(before, lookup(graph));
+    const r = fused(graph);
     expect([r.layerNorms, r.gelus, r.qkv]).toEqual([25, 12, 12]);
     const ops = opCounts(r.nodes);
     expect(ops._MklLayerNorm).toBe(25);
@@ -60,7 +64,7 @@ describe('on ViT-Tiny', () => {
 
   test('the fused q/k/v kernel is [Wq | Wk | Wv] column blocks and the separate kernels are dropped', async () => {
     const graph = await readGraphModel(embeddedModelDir());
-    const r = fuseForTensorFlow(lowerForTensorFlow(graph.nodes, 'model.json'), lookup(graph));
+    const r = fused(graph);
     const names = new Set(r.nodes.map((n) => n.name));
     for (const p of ['query', 'key', 'value']) expect(names.has(`vit/encoder/layer_0/attention/${p}/kernel`)).toBe(false);
     const kernel = r.nodes.find((n) => n.name === 'vit/encoder/layer_0/attention/qkv_fused/kernel')!;
@@ -79,15 +83,15 @@ describe('on ViT-Tiny', () => {
 
   test('tensorflowjs_converter ViT-Tiny: the 25 LayerNorms (mean over axis 2 of a rank-3 tensor) are rewritten', async () => {
     const graph = await readGraphModel(TFJS_CONVERTER_MODEL);
-    const r = fuseForTensorFlow(lowerForTensorFlow(graph.nodes, 'model.json'), lookup(graph));
+    const r = fused(graph);
     expect(r.layerNorms).toBe(25);
   });
 
   test('fuse: false writes the lowered ops unchanged; options turn single rewrites off', async () => {
     const graph = await readGraphModel(embeddedModelDir());
     const plain = toGraphDef(graph, 'model.json', false).node.map((n) => n.op);
-    expect(plain).toEqual(lowerForTensorFlow(graph.nodes, 'model.json').map((n) => n.op));
-    const r = fuseForTensorFlow(lowerForTensorFlow(graph.nodes, 'model.json'), lookup(graph), { qkv: false, gelu: false });
+    expect(plain).toEqual(split(graph).map((n) => n.op));
+    const r = fused(graph, { qkv: false, gelu: false });
     expect([r.layerNorms, r.gelus, r.qkv]).toEqual([25, 0, 0]);
   });
 });
@@ -95,7 +99,21 @@ describe('on ViT-Tiny', () => {
 describe('left alone', () => {
   const c = (name: string, value: number[], shape: number[], dtype = 'DT_FLOAT'): NodeDef => ({ name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } } } });
   const values: Record<string, number[]> = { axis: [-1], axis2: [2], eps: [1e-6], gamma: [1, 2], beta: [3, 4] };
-  const constLookup: ConstLookup = (n) => (values[n] ? (n.startsWith('axis') ? Int32Array.from(values[n]) : Float32Array.from(values[n])) : undefined);
+  /** A graph of `nodes` whose constants hold `values`. */
+  const graphOf = (nodes: NodeDef[]): Graph => {
+    const weights: StoredWeight[] = nodes
+      .filter((n) => n.op === 'Const')
+      .map((n) => {
+        const data = n.name.startsWith('axis') ? Int32Array.from(values[n.name]) : Float32Array.from(values[n.name]);
+        const shape = (n.attr!.value.tensor as { tensorShape: { dim: { size: string }[] } }).tensorShape.dim.map((d) => Number(d.size));
+        return { spec: { name: n.name, shape, dtype: data instanceof Int32Array ? 'int32' : 'float32' }, bytes: new Uint8Array(data.buffer) };
+      });
+    return new Graph({ format: 'graph-model', modelTopology: { node: nodes }, weightsManifest: [] }, weights);
+  };
+  const fuse = (nodes: NodeDef[]) => {
+    const g = graphOf(nodes);
+    return { ...fuseForTensorFlow(g), nodes: g.nodes };
+  };
   const T = { T: { type: 'DT_FLOAT' } };
   const layerNorm = (x: string, axis: string): NodeDef[] => [
     c('axis', [-1], [1], 'DT_INT32'),
@@ -123,7 +141,7 @@ describe('left alone', () => {
       ['axis', 'axis2'],
       ['axis2', 'axis'],
     ]) {
-      const r = fuseForTensorFlow([x, ...layerNorm('x', axis)], constLookup);
+      const r = fuse([x, ...layerNorm('x', axis)]);
       expect(r.layerNorms).toBe(1);
       const out = r.nodes.find((n) => n.name === 'out')!;
       expect(out).toEqual({ name: 'out', op: '_MklLayerNorm', input: ['x', 'gamma', 'beta'], attr: { T: { type: 'DT_FLOAT' }, epsilon: { f: Math.fround(1e-6) } } });
@@ -133,11 +151,26 @@ describe('left alone', () => {
   });
 
   test('not over the last axis (axis 2 of a rank-4 or unknown-rank input), or an intermediate read elsewhere', () => {
-    expect(fuseForTensorFlow([x4, ...layerNorm('x', 'axis2')], constLookup).layerNorms).toBe(0);
-    expect(fuseForTensorFlow([unknown, ...layerNorm('x', 'axis2')], constLookup).layerNorms).toBe(0);
+    expect(fuse([x4, ...layerNorm('x', 'axis2')]).layerNorms).toBe(0);
+    expect(fuse([unknown, ...layerNorm('x', 'axis2')]).layerNorms).toBe(0);
     const reader: NodeDef = { name: 'reads_variance', op: 'Identity', input: ['var'], attr: T };
-    const r = fuseForTensorFlow([x, ...layerNorm('x', 'axis'), reader], constLookup);
+    const r = fuse([x, ...layerNorm('x', 'axis'), reader]);
     expect(r.layerNorms).toBe(0);
     expect(r.nodes).toHaveLength(17);
   });
+
+  test('a LayerNorm whose gamma is not a [C] vector is left alone, and the report says why', () => {
+    const nodes = [x, ...layerNorm('x', 'axis')].map((n) => (n.name === 'gamma' ? c('gamma', [1, 2], [1, 2]) : n));
+    const r = fuse(nodes);
+    expect(r.layerNorms).toBe(0);
+    expect(r.missed).toEqual(['LayerNorm at out: gamma and beta are not constant [C] vectors']);
+  });
+});
+
+test("toGraphDef rewrites a copy: the caller's graph keeps its nodes", async () => {
+  const graph = await readGraphModel(embeddedModelDir());
+  const before = graph.nodes.map((n) => JSON.stringify(n));
+  const written = toGraphDef(graph, 'model.json');
+  expect(written.node.length).toBeLessThan(before.length);
+  expect(graph.nodes.map((n) => JSON.stringify(n))).toEqual(before);
 });

@@ -41,6 +41,8 @@ export class Graph {
    * must call reindex().
    */
   private readers = new Map<string, Set<string>>();
+  /** Producer node name -> names of the nodes naming it as a control input ("^name"). */
+  private controlReaders = new Map<string, Set<string>>();
   /** Node name -> position in the node list, rebuilt on demand after the list changes. */
   private positions: Map<string, number> | undefined;
 
@@ -55,27 +57,27 @@ export class Graph {
   /** Rebuilds the consumer index from the nodes' inputs. */
   reindex(): void {
     this.readers.clear();
+    this.controlReaders.clear();
     for (const n of this.nodeList) for (const ref of n.input ?? []) this.link(ref, n.name);
     this.positions = undefined;
   }
 
   private link(ref: string, reader: string): void {
     const p = parseRef(ref);
-    if (p.control) return;
-    let set = this.readers.get(p.node);
-    if (!set) this.readers.set(p.node, (set = new Set()));
+    const index = p.control ? this.controlReaders : this.readers;
+    let set = index.get(p.node);
+    if (!set) index.set(p.node, (set = new Set()));
     set.add(reader);
   }
 
-  /** Drops reader -> producer of `ref` unless another data input of `reader` still reads that producer. */
+  /** Drops reader -> producer of `ref` unless another input of `reader` of the same kind still reads that producer. */
   private unlink(ref: string, reader: NodeDef): void {
     const p = parseRef(ref);
-    if (p.control) return;
     const still = (reader.input ?? []).some((r) => {
       const q = parseRef(r);
-      return !q.control && q.node === p.node;
+      return q.control === p.control && q.node === p.node;
     });
-    if (!still) this.readers.get(p.node)?.delete(reader.name);
+    if (!still) (p.control ? this.controlReaders : this.readers).get(p.node)?.delete(reader.name);
   }
 
   private position(name: string): number {
@@ -151,6 +153,15 @@ export class Graph {
       .sort((a, b) => this.position(a.name) - this.position(b.name));
   }
 
+  /**
+   * How many input slots name `name`: data inputs (each occurrence) plus the nodes holding it as a
+   * control input. A pass that removes a node must have accounted for every one of them.
+   */
+  readCount(name: string): number {
+    const target = parseRef(name).node;
+    return this.consumers(target).length + (this.controlReaders.get(target)?.size ?? 0);
+  }
+
   /** Every (node, input index) reading any output of `name` (data inputs only), in graph order. */
   consumers(name: string): Consumer[] {
     const target = parseRef(name).node;
@@ -178,10 +189,38 @@ export class Graph {
     return node;
   }
 
-  /** A name not yet used in the graph, derived from `base`. */
-  uniqueName(base: string): string {
-    if (!this.byName.has(base)) return base;
-    for (let i = 1; ; i++) if (!this.byName.has(`${base}_${i}`)) return `${base}_${i}`;
+  /** A name not yet used in the graph nor in `reserved` (names handed out for nodes not added yet), derived from `base`. */
+  uniqueName(base: string, reserved: ReadonlySet<string> = new Set()): string {
+    const free = (name: string) => !this.byName.has(name) && !reserved.has(name);
+    if (free(base)) return base;
+    for (let i = 1; ; i++) if (free(`${base}_${i}`)) return `${base}_${i}`;
+  }
+
+  /**
+   * Puts `by` in the node list where node `name` stands, in that order; one of them may take its
+   * name, so the consumers of `name` read the replacement without being rewired. Keeping the
+   * position keeps an already sorted list sorted (topoSort() then leaves it as it is).
+   */
+  replaceNode(name: string, by: readonly NodeDef[]): void {
+    const n = this.node(name);
+    if (this.journal) throw new Error(`replacing node '${name}' would make the rewrite irreversible`);
+    const at = this.nodeList.indexOf(n);
+    this.drop(n);
+    for (const b of by) if (this.byName.has(b.name)) throw new Error(`graph already has a node named '${b.name}'`);
+    this.nodeList.splice(at, 0, ...by);
+    for (const b of by) {
+      this.byName.set(b.name, b);
+      for (const ref of b.input ?? []) this.link(ref, b.name);
+    }
+  }
+
+  /**
+   * A graph of its own over the same model: its node list, nodes and consumer index are copies (a
+   * pass can rewrite it and leave this one as it was); weights are shared, and never written in place.
+   */
+  copy(): Graph {
+    const node = this.nodeList.map((n) => (n.input ? { ...n, input: [...n.input] } : { ...n }));
+    return new Graph({ ...this.modelJson, modelTopology: { ...this.modelJson.modelTopology, node } }, [...this.weights.values()]);
   }
 
   /** Points every data input that reads exactly `oldRef` at `newRef`, except in the nodes listed. */
@@ -235,7 +274,10 @@ export class Graph {
   private drop(n: NodeDef): void {
     this.byName.delete(n.name);
     this.nodeList.splice(this.nodeList.indexOf(n), 1);
-    for (const ref of n.input ?? []) this.readers.get(parseRef(ref).node)?.delete(n.name);
+    for (const ref of n.input ?? []) {
+      const p = parseRef(ref);
+      (p.control ? this.controlReaders : this.readers).get(p.node)?.delete(n.name);
+    }
     this.positions = undefined;
     if (n.op === 'Const' && this.weights.delete(n.name)) this.weightsChanged = true;
   }

@@ -13,8 +13,16 @@ export interface Step {
   /**
    * Which data input of the matched node leads on (default 0). 'toward': the first data input
    * produced by a node this step or the next one would accept (a scale Mul's non-constant side).
+   * 'any': each data input in turn, first to last, for the rest of the walk (the operands of a
+   * commutative op such as Mul or AddV2 come in either order); the first that completes it wins.
    */
-  input?: number | 'toward';
+  input?: number | 'toward' | 'any';
+  /**
+   * A data input of the matched node that must be a Const of known value: `input` 'other' is the
+   * one the walk does not follow (binary ops), so it is checked for each input 'any' tries. With
+   * `equals`, its values must equal these (within `tolerance`); without, it must hold one value.
+   */
+  constInput?: { input: number | 'other'; equals?: readonly number[]; tolerance?: number };
   /** The step may be absent. */
   optional?: boolean;
   /** Zero or more nodes in a row. */
@@ -28,12 +36,20 @@ export interface PathPattern {
   /** Condition on the node the walk starts from; returns why the pattern does not apply. */
   when?: (from: NodeDef, graph: Graph) => string | undefined;
   steps: readonly Step[];
+  /**
+   * Condition on the whole walk (what one step cannot see: two matched nodes reading the same
+   * tensor, the inputs the walk did not follow); returns why it does not fit. A failure sends an
+   * 'any' step on to its next input.
+   */
+  check?: (m: PathMatch, graph: Graph) => string | undefined;
 }
 
 export interface PathMatch {
   pattern: string;
   /** The nodes matched, in walk order (nearest first). */
   nodes: NodeDef[];
+  /** For each matched node, the data input the walk left it by (-1: none). */
+  via: number[];
   /** The tensor the walk reached after the last matched node (or the start input if none matched). */
   end: string;
 }
@@ -52,13 +68,44 @@ function accepts(step: Step, node: NodeDef | undefined, graph: Graph): string | 
   return step.where?.(node, graph);
 }
 
-function next(step: Step, following: Step | undefined, node: NodeDef, graph: Graph): string | undefined {
+/** The data inputs the walk may leave `node` by, in the order to try them. */
+function exits(step: Step, following: Step | undefined, node: NodeDef, graph: Graph): number[] {
   const inputs = dataInputs(node);
-  if (step.input !== 'toward') return inputs[step.input ?? 0];
-  return inputs.find((ref) => {
-    const op = graph.tryNode(ref)?.op;
-    return op !== undefined && (has(step.ops, op) || (following !== undefined && has(following.ops, op)));
-  });
+  if (step.input === 'any') return inputs.map((_, i) => i);
+  if (step.input !== 'toward') return [step.input ?? 0];
+  return [
+    inputs.findIndex((ref) => {
+      const op = graph.tryNode(ref)?.op;
+      return op !== undefined && (has(step.ops, op) || (following !== undefined && has(following.ops, op)));
+    }),
+  ];
+}
+
+/** Why the Const input `step` asks for is missing or holds other values, leaving `node` by input `via`. */
+function constMismatch(step: Step, node: NodeDef, via: number, graph: Graph): string | undefined {
+  const want = step.constInput;
+  if (!want) return undefined;
+  const inputs = dataInputs(node);
+  const ref = want.input === 'other' ? (inputs.length === 2 ? inputs[1 - via] : undefined) : inputs[want.input];
+  const values = ref === undefined ? undefined : smallConstValues(graph, ref);
+  if (!values) return `'${node.name}' has no constant ${want.input === 'other' ? 'operand' : `input ${want.input}`} of known value`;
+  const tol = want.tolerance ?? 0;
+  const fits = want.equals ? values.length === want.equals.length && want.equals.every((v, i) => Math.abs(values[i] - v) <= tol) : values.length === 1;
+  return fits ? undefined : `'${node.name}' has constant [${Array.from(values).join(', ')}] where [${want.equals?.join(', ') ?? 'one value'}] is needed`;
+}
+
+/**
+ * The float32 or int32 values of the Const output 0 of `ref` names, when it has at most 16
+ * elements: matching looks for scalars and short vectors, and decoding a matrix only to reject it
+ * would copy every weight of the model.
+ */
+function smallConstValues(graph: Graph, ref: string): Float32Array | Int32Array | undefined {
+  const p = parseRef(ref);
+  const node = p.output === 0 && !p.control ? graph.tryNode(p.node) : undefined;
+  const w = node?.op === 'Const' ? graph.weights.get(node.name) : undefined;
+  if (!w || w.spec.shape.reduce((a, b) => a * b, 1) > 16) return undefined;
+  const v = graph.constValues(node!.name);
+  return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
 }
 
 /** Walks `pattern` up from data input `input` of `from`. */
@@ -68,29 +115,42 @@ export function matchParentPath(graph: Graph, from: NodeDef, input: number, patt
   return matchTensorPath(graph, dataInputs(from)[input], pattern);
 }
 
-/** Walks the steps of `pattern` up from the tensor `start` (its `when` is not consulted: there is no start node). */
+/**
+ * Walks the steps of `pattern` up from the tensor `start` (its `when` is not consulted: there is
+ * no start node). Depth first over the inputs 'any' steps offer; of their failures, the one that
+ * got furthest is returned (the check's, when some way matched every step).
+ */
 export function matchTensorPath(graph: Graph, start: string | undefined, pattern: PathPattern): PathMatch | MatchFailure {
-  let ref: string | undefined = start;
-  const nodes: NodeDef[] = [];
-  for (const [i, step] of pattern.steps.entries()) {
-    const following = pattern.steps[i + 1];
-    if (step.repeat) {
-      for (let node = ref === undefined ? undefined : graph.tryNode(ref); node && accepts(step, node, graph) === undefined; node = ref === undefined ? undefined : graph.tryNode(ref)) {
-        nodes.push(node);
-        ref = next(step, following, node, graph);
-      }
-      continue;
+  const reached = new Map<MatchFailure, number>();
+  const fail = (step: string, reason: string, at: number): MatchFailure => {
+    const f = { pattern: pattern.name, step, reason };
+    reached.set(f, at);
+    return f;
+  };
+  const walk = (i: number, ref: string | undefined, nodes: NodeDef[], via: number[]): PathMatch | MatchFailure => {
+    if (i === pattern.steps.length) {
+      const m: PathMatch = { pattern: pattern.name, nodes, via, end: ref ?? '' };
+      const why = pattern.check?.(m, graph);
+      return why === undefined ? m : fail('check', why, nodes.length + 1);
     }
+    const step = pattern.steps[i];
+    const following = pattern.steps[i + 1];
     const node = ref === undefined ? undefined : graph.tryNode(ref);
     const why = accepts(step, node, graph);
     if (why !== undefined) {
-      if (step.optional) continue;
-      return { pattern: pattern.name, step: step.label, reason: why };
+      // A repeated step ends at the first node it does not accept; an optional one is skipped.
+      return step.repeat || step.optional ? walk(i + 1, ref, nodes, via) : fail(step.label, why, nodes.length);
     }
-    nodes.push(node!);
-    ref = next(step, following, node!, graph);
-  }
-  return { pattern: pattern.name, nodes, end: ref ?? '' };
+    let furthest: MatchFailure | undefined;
+    for (const exit of exits(step, following, node!, graph)) {
+      const mismatch = constMismatch(step, node!, exit, graph);
+      const m = mismatch !== undefined ? fail(step.label, mismatch, nodes.length) : walk(step.repeat ? i : i + 1, exit < 0 ? undefined : dataInputs(node!)[exit], [...nodes, node!], [...via, exit]);
+      if (!isFailure(m)) return m;
+      if (!furthest || reached.get(m)! > reached.get(furthest)!) furthest = m;
+    }
+    return furthest ?? fail(step.label, `'${node!.name}' has no input to follow`, nodes.length);
+  };
+  return walk(0, start, [], []);
 }
 
 /** Consumers that only read a tensor's shape (Tensordot-style dense layers branch off to them): not on a data path. */
@@ -109,6 +169,7 @@ export function matchChildPath(graph: Graph, from: NodeDef, pattern: PathPattern
   };
   let cur = from;
   const nodes: NodeDef[] = [];
+  const via: number[] = [];
   for (const step of pattern.steps) {
     for (let first = true; first || step.repeat; first = false) {
       const next = only(cur);
@@ -118,10 +179,11 @@ export function matchChildPath(graph: Graph, from: NodeDef, pattern: PathPattern
         return { pattern: pattern.name, step: step.label, reason: why };
       }
       nodes.push(next as NodeDef);
+      via.push(dataInputs(next as NodeDef).findIndex((r) => parseRef(r).node === cur.name));
       cur = next as NodeDef;
     }
   }
-  return { pattern: pattern.name, nodes, end: cur.name };
+  return { pattern: pattern.name, nodes, via, end: cur.name };
 }
 
 export function isFailure(m: PathMatch | MatchFailure): m is MatchFailure {

@@ -20,17 +20,20 @@
 //    power-of-two scalings, so unfused the values are bit-identical.
 //  - the query, key and value projections of an attention layer -> one MatMul over the
 //    concatenated weights and one Transpose (fuse_qkv.ts).
-// One file per fusion (fuse_layer_norm.ts, fuse_gelu.ts, fuse_qkv.ts) over the shared node view (fuse_view.ts).
-// Only subgraphs whose intermediate values have no other consumer are rewritten; everything else
-// passes through. The fused node takes the name of the subgraph's last node, so consumers stay wired.
+// One file per fusion (fuse_layer_norm.ts, fuse_gelu.ts, fuse_qkv.ts), each matched with
+// PathPatterns (src/graph/match.ts) over the Graph IR, like the Turbo pass: collect the matches,
+// apply them, then drop the constants only the fused subgraphs read. Only subgraphs whose
+// intermediate values have no other reader are rewritten; everything else passes through. The
+// fused node takes the name of the subgraph's last node, and its place in the node list, so
+// consumers stay wired.
 
+import { Graph } from '../graph/ir';
 import { NodeDef } from '../graph/types';
-import { fuseGelu } from './fuse_gelu';
-import { fuseLayerNorm } from './fuse_layer_norm';
+import { geluFusion } from './fuse_gelu';
+import { layerNormFusion } from './fuse_layer_norm';
+import { AnchoredFusion, FusionCount } from './fuse_match';
 import { fuseQkv } from './fuse_qkv';
-import { ConstLookup, View } from './fuse_view';
-
-export type { ConstLookup } from './fuse_view';
+import { rankFinder } from './rank';
 
 export interface FuseOptions {
   /** Query/key/value projections of one attention layer -> one MatMul, one Transpose, a Split (default true). */
@@ -41,22 +44,63 @@ export interface FuseOptions {
   gelu?: boolean;
 }
 
-export interface FuseResult {
-  nodes: NodeDef[];
+/** What the fusions rewrote ("LayerNorm: 25"), and why candidates that came close were left alone. */
+export interface FuseReport {
   layerNorms: number;
   gelus: number;
   qkv: number;
+  missed: string[];
 }
 
-export function fuseForTensorFlow(nodes: readonly NodeDef[], constValue: ConstLookup, opts: FuseOptions = {}): FuseResult {
-  const g = new View(nodes, constValue);
-  let layerNorms = 0;
-  let gelus = 0;
-  const qkv = opts.qkv === false ? 0 : fuseQkv(g, nodes);
-  for (const node of nodes) {
-    if (!g.isLive(node)) continue;
-    if (opts.layerNorm !== false && node.op === 'AddV2' && fuseLayerNorm(g, node)) layerNorms++;
-    else if (opts.gelu !== false && node.op === 'Mul' && fuseGelu(g, node)) gelus++;
+/**
+ * Rewrites `graph` in place (toGraphDef runs it on its own copy). The q/k/v fusion runs first,
+ * then LayerNorm and GELU are collected in one walk in node order and applied.
+ */
+export function fuseForTensorFlow(graph: Graph, opts: FuseOptions = {}): FuseReport {
+  const constsRead = new Set(graph.nodes.filter((n) => n.op === 'Const' && graph.readCount(n.name) > 0).map((n) => n.name));
+  const qkv = opts.qkv === false ? NONE : fuseQkv(graph);
+  const enabled = [...(opts.layerNorm === false ? [] : [layerNormFusion]), ...(opts.gelu === false ? [] : [geluFusion])] as AnchoredFusion<Match>[];
+  const counts = fuseAnchored(graph, enabled);
+  const layerNorms = counts.get(layerNormFusion.name) ?? NONE;
+  const gelus = counts.get(geluFusion.name) ?? NONE;
+  dropOrphanedConsts(graph, constsRead);
+  return { layerNorms: layerNorms.fused, gelus: gelus.fused, qkv: qkv.fused, missed: [...qkv.missed, ...layerNorms.missed, ...gelus.missed] };
+}
+
+const NONE: FusionCount = { fused: 0, missed: [] };
+
+type Match = { nodes: readonly NodeDef[] };
+
+/**
+ * One walk in node order over the anchors of `fusions`, then every match applied. A node claimed
+ * by a match is not looked at again, and the rank of a tensor read through one counts as unknown
+ * (rank.ts): how the pass has always decided which LayerNorms are over the last axis, so what it
+ * writes stays the same.
+ */
+function fuseAnchored(graph: Graph, fusions: readonly AnchoredFusion<Match>[]): Map<string, FusionCount> {
+  const claimed = new Set<string>();
+  const rank = rankFinder(graph, claimed);
+  const found = fusions.map(() => ({ matches: [] as Match[], missed: [] as string[] }));
+  for (const node of graph.nodes) {
+    if (claimed.has(node.name)) continue;
+    const i = fusions.findIndex((f) => f.anchor === node.op);
+    if (i < 0) continue;
+    const m = fusions[i].match(graph, node, rank);
+    if (typeof m === 'string') found[i].missed.push(`${fusions[i].name} at ${node.name}: ${m}`);
+    else if (m) {
+      for (const n of m.nodes) claimed.add(n.name);
+      found[i].matches.push(m);
+    }
   }
-  return { nodes: g.result(), layerNorms, gelus, qkv };
+  fusions.forEach((f, i) => found[i].matches.forEach((m) => f.apply(graph, m)));
+  return new Map(fusions.map((f, i) => [f.name, { fused: found[i].matches.length, missed: found[i].missed }]));
+}
+
+/**
+ * Constants that were read before the fusions and are read by nothing now (the separate q/k/v
+ * weights once the concatenated one replaces them, a LayerNorm's axes), so no weight is stored
+ * twice. A constant nothing read to begin with stays, as the graph had it.
+ */
+function dropOrphanedConsts(graph: Graph, constsRead: ReadonlySet<string>): void {
+  for (const name of constsRead) if (graph.has(name) && graph.readCount(name) === 0) graph.removeNode(name);
 }

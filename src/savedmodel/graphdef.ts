@@ -8,20 +8,20 @@
 //  - TurboMerge gets its `N` attr: the native op declares the optional size input as a list
 //    `size: N * float` (N = 0 in the first merging block, 1 after), which TensorFlow's NodeDef
 //    validation needs spelled out; tfjs reads the inputs positionally and never needed it.
-//  - Ops TensorFlow cannot run are lowered (lower.ts).
+//  - Fused ops TensorFlow cannot run are split into plain ops (split_fused.ts).
 //  - LayerNorm, dense + GELU and q/k/v projection subgraphs are rewritten into what TensorFlow
 //    runs as fewer, fused kernels (fuse.ts), unless the caller turns that off.
+// Both are passes over a copy of the graph (the caller's is left as it was), followed by one
+// topological sort; each pass puts what it writes where the nodes it replaces stood, so a sorted
+// model.json keeps its order.
 
 import { GraphError } from '../errors';
 import { Graph, decodeWeight } from '../graph/ir';
 import { AttrValue, NodeDef, StoredWeight, TensorProto } from '../graph/types';
+import { NATIVE_TURBO_OPS, TURBO_OPS } from '../ops/op_sets';
 import { FuseOptions, fuseForTensorFlow } from './fuse';
-import { lowerForTensorFlow } from './lower';
 import { TF_GRAPH_DEF_VERSION } from './proto';
-import { NATIVE_TURBO_OPS, TURBO_OPS as ALL_TURBO_OPS } from '../ops/op_sets';
-
-/** The Turbo ops as the native op library registers them. */
-export const TURBO_OPS = NATIVE_TURBO_OPS;
+import { splitFusedOps } from './split_fused';
 
 export interface GraphDefObject {
   node: Record<string, unknown>[];
@@ -32,9 +32,11 @@ export interface GraphDefObject {
 /** The GraphDef of `graph`; errors name `source` (the model.json it came from). `fuse` false writes the ops as they are. */
 export function toGraphDef(graph: Graph, source: string, fuse: FuseOptions | false = {}): GraphDefObject {
   refuseNonNativeOps(graph, source);
-  let lowered = lowerForTensorFlow(graph.nodes, source);
-  if (fuse !== false) lowered = fuseForTensorFlow(lowered, (name) => constValue(graph, name), fuse).nodes;
-  const nodes = lowered.map((n) => toNodeDef(graph, n, source));
+  const written = graph.copy();
+  splitFusedOps(written, source);
+  if (fuse !== false) fuseForTensorFlow(written, fuse);
+  written.topoSort();
+  const nodes = written.nodes.map((n) => toNodeDef(written, n, source));
   const library = graph.modelJson.modelTopology.library as { function?: unknown[] } | undefined;
   return {
     node: nodes,
@@ -44,17 +46,9 @@ export function toGraphDef(graph: Graph, source: string, fuse: FuseOptions | fal
   };
 }
 
-/** A float32 or int32 constant's values (dequantized as tfjs runs them), for the fuse pass. */
-function constValue(graph: Graph, name: string): Float32Array | Int32Array | undefined {
-  const w = graph.weights.get(name);
-  if (!w || (w.spec.dtype !== 'float32' && w.spec.dtype !== 'int32')) return undefined;
-  const v = decodeWeight(w);
-  return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
-}
-
 /** A Turbo op with no TensorFlow kernel would only fail later, when TensorFlow loads the graph. */
 function refuseNonNativeOps(graph: Graph, source: string): void {
-  const node = graph.nodes.find((n) => ALL_TURBO_OPS.has(n.op) && !NATIVE_TURBO_OPS.has(n.op));
+  const node = graph.nodes.find((n) => TURBO_OPS.has(n.op) && !NATIVE_TURBO_OPS.has(n.op));
   if (node) {
     throw new GraphError(source, `node '${node.name}' runs ${node.op}, which has no TensorFlow kernel (BLIP's text-side dropping runs in tfjs only); write this graph as a tfjs graph model`);
   }
@@ -62,7 +56,7 @@ function refuseNonNativeOps(graph: Graph, source: string): void {
 
 /** Whether the graph needs the Turbo op library to run. */
 export function usesTurboOps(graph: Graph): boolean {
-  return graph.nodes.some((n) => TURBO_OPS.has(n.op));
+  return graph.nodes.some((n) => NATIVE_TURBO_OPS.has(n.op));
 }
 
 function toNodeDef(graph: Graph, node: NodeDef, source: string): Record<string, unknown> {

@@ -1,4 +1,5 @@
-// Ops TensorFlow cannot run as tfjs wrote them, rewritten into ops it can.
+// The SavedModel writer's first pass: tfjs's fused ops that TensorFlow cannot run as tfjs wrote
+// them, split into plain ops it can.
 //
 // tfjs graph models carry grappler's fused ops: `_FusedMatMul` and `_FusedConv2D` are real
 // TensorFlow ops, but TensorFlow's CPU kernels accept only some `fused_ops` lists, while tfjs
@@ -9,6 +10,7 @@
 // the split, so consumers stay wired.
 
 import { GraphError } from '../errors';
+import { Graph } from '../graph/ir';
 import { NodeDef } from '../graph/types';
 
 const FUSED_BASE: Record<string, string> = {
@@ -30,20 +32,16 @@ const TF_RUNS_FUSED: Record<string, string[][]> = {
   _FusedConv2D: [['BiasAdd']],
 };
 
-const decode = (s: string) => Buffer.from(s, 'base64').toString('latin1');
-
+/** The ops a fused node (_FusedMatMul, _FusedConv2D, ...) applies after its base op, in order. */
 export function fusedOps(node: NodeDef): string[] {
-  return (node.attr?.fused_ops?.list?.s ?? []).map(decode);
+  return (node.attr?.fused_ops?.list?.s ?? []).map((s) => Buffer.from(s, 'base64').toString('latin1'));
 }
 
-/** `nodes` with every fused node TensorFlow cannot run replaced by its plain ops; others are untouched. */
-export function lowerForTensorFlow(nodes: readonly NodeDef[], source: string): NodeDef[] {
-  const out: NodeDef[] = [];
-  for (const node of nodes) {
-    if (!(node.op in FUSED_BASE) || runsFused(node)) out.push(node);
-    else out.push(...splitFused(node, source));
-  }
-  return out;
+/** Splits every fused node TensorFlow cannot run into its plain ops, in its place; others are untouched. Returns how many. */
+export function splitFusedOps(graph: Graph, source: string): number {
+  const split = graph.nodes.filter((node) => node.op in FUSED_BASE && !runsFused(node));
+  for (const node of split) graph.replaceNode(node.name, splitFused(node, source));
+  return split.length;
 }
 
 function runsFused(node: NodeDef): boolean {
