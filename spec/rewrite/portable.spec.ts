@@ -1,4 +1,4 @@
-// --portable: the Turbo ops lowered to standard TensorFlow ops (src/rewrite/lower_merge.ts), checked
+// --portable: the Turbo ops replaced by standard TensorFlow ops (src/rewrite/portable_merge.ts), checked
 // against the official Turbo outputs: the 12 merge cases through a one-op graph, and the real
 // ViT-Tiny in all 9 official configurations. Runs in tfjs without registerTurboOps, which proves
 // no custom op is left.
@@ -9,7 +9,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { embeddedModelDir, rewriteGraph } from '../../src/convert';
 import { Graph, floatAttr, intAttr } from '../../src/graph/ir';
 import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
-import { lowerTurboOps } from '../../src/rewrite/lower_merge';
+import { replaceTurboOpsWithStandardOps } from '../../src/rewrite/portable_merge';
 import { stripTurbo } from '../../src/rewrite/strip';
 import { useBackend } from '../../src/runtime/backend';
 import { runInNode } from '../helpers/node_child';
@@ -20,7 +20,7 @@ import { BACKENDS, firstRowMismatch, loadMergeCases, maxAbsDiff } from '../ops/h
 const CASES = loadMergeCases();
 const TOL = 1e-5;
 
-/** A graph holding one TurboMerge on placeholders, lowered. */
+/** A graph holding one TurboMerge on placeholders, replaced by standard ops. */
 function loweredMergeGraph(c: (typeof CASES)[number]): Graph {
   const g = new Graph({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }, []);
   const ph = (name: string) => g.addNode({ name, op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' } } }).name;
@@ -41,8 +41,8 @@ function loweredMergeGraph(c: (typeof CASES)[number]): Graph {
   });
   g.addNode({ name: 'x_out', op: 'Identity', input: ['merge'], attr: { T: { type: 'DT_FLOAT' } } });
   g.addNode({ name: 'size_out', op: 'Identity', input: ['merge:1'], attr: { T: { type: 'DT_FLOAT' } } });
-  const report = lowerTurboOps(g, new Map([['merge', c.N]]));
-  if (report.merges !== 1) throw new Error('the merge was not lowered');
+  const report = replaceTurboOpsWithStandardOps(g, new Map([['merge', c.N]]));
+  if (report.merges !== 1) throw new Error('the merge was not replaced');
   g.topoSort();
   return g;
 }

@@ -10,8 +10,9 @@ import { Graph, dataInputs, formatRef, parseRef } from '../graph/ir';
 import { PathPattern, describeFailures, isFailure, matchChildPath, matchParentPath, matchVariants } from '../graph/match';
 import { NodeDef } from '../graph/types';
 
-const MATMUL_OPS = new Set(['BatchMatMulV2', 'BatchMatMul', 'BatchMatMulV3']);
-const ADD_OPS = new Set(['AddV2', 'Add']);
+/** The batched matmuls of attention (Q·Kᵀ, P·V). */
+export const MATMUL_OPS: ReadonlySet<string> = new Set(['BatchMatMulV2', 'BatchMatMul', 'BatchMatMulV3']);
+export const ADD_OPS: ReadonlySet<string> = new Set(['AddV2', 'Add']);
 /** Ops allowed between Q·Kᵀ and Softmax (scaling, masks, relative bias). */
 const LOGIT_OPS = new Set(['Mul', 'RealDiv', 'Div', 'AddV2', 'Add', 'Identity']);
 /** Ops allowed between K's projection and Q·Kᵀ, besides the projection itself. */
@@ -66,9 +67,7 @@ function matchBlock(graph: Graph, softmax: NodeDef): Omit<AttentionBlock, 'index
   if (Array.isArray(keys)) return `Q·Kᵀ '${qk.name}' does not read keys as [B, H, N, d] (${describeFailures(keys)})`;
   const keysRef = keys.end;
 
-  const pv = graph.consumerNodes(softmax.name).find(
-    (n) => MATMUL_OPS.has(n.op) && parseRef(dataInputs(n)[0]).node === softmax.name,
-  );
+  const pv = attentionValues(graph, softmax);
   if (!pv) return 'Softmax output does not feed a BatchMatMul(P, v)';
 
   const ancestors = ancestorSet(graph, qk.name);
@@ -83,6 +82,11 @@ function matchBlock(graph: Graph, softmax: NodeDef): Omit<AttentionBlock, 'index
   if (!mlpResidual) return `attention residual '${attnResidual.name}' is not followed by an MLP residual Add`;
 
   return { qk, logitsRef, softmax, pv, keysRef, attnResidual, blockInputRef, mlpResidual };
+}
+
+/** P·V: the batched matmul reading the attention probabilities (`softmax`) as its first operand. */
+export function attentionValues(graph: Graph, softmax: NodeDef): NodeDef | undefined {
+  return graph.consumerNodes(softmax.name).find((n) => MATMUL_OPS.has(n.op) && parseRef(dataInputs(n)[0]).node === softmax.name);
 }
 
 /** Softmax ← [scaling, masks, biases]* ← Q·Kᵀ, following the operand that leads to the matmul. */

@@ -10,10 +10,8 @@
 import { Graph, dataInputs, parseRef } from '../graph/ir';
 import { PathPattern, describeFailures, isFailure, matchParentPath, matchVariants } from '../graph/match';
 import { NodeDef } from '../graph/types';
-import { SOFTMAX_TO_QK } from './blocks';
-
-const MATMUL_OPS = new Set(['BatchMatMulV2', 'BatchMatMul', 'BatchMatMulV3']);
-const ADD_OPS = new Set(['AddV2', 'Add']);
+import { ADD_OPS, MATMUL_OPS, SOFTMAX_TO_QK, attentionValues } from './blocks';
+import { isConst } from './consts';
 
 /** Head split of a dense output: Transpose(Reshape(x, [B, N, H, d]), [0, 2, 1, 3]). */
 const HEAD_SPLIT = [
@@ -67,8 +65,6 @@ function projectionSource(graph: Graph, from: NodeDef, input: number): { source:
   return { source: m.end, nodes: m.nodes };
 }
 
-const isConst = (graph: Graph, ref: string) => graph.tryNode(parseRef(ref).node)?.op === 'Const';
-
 export function findCrossAttention(graph: Graph): CrossAttentionReport {
   const layers: CrossAttention[] = [];
   const rejected: string[] = [];
@@ -81,7 +77,7 @@ export function findCrossAttention(graph: Graph): CrossAttentionReport {
       continue;
     }
     const qk = up.nodes[up.nodes.length - 1];
-    const pv = graph.consumerNodes(softmax.name).find((n) => MATMUL_OPS.has(n.op) && parseRef(dataInputs(n)[0]).node === softmax.name);
+    const pv = attentionValues(graph, softmax);
     if (!pv) {
       rejected.push(`${softmax.name}: its output does not feed a BatchMatMul(P, v)`);
       continue;

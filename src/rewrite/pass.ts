@@ -18,7 +18,7 @@ import { chooseArchitecture } from './architectures/detect';
 import { AttentionBlock, blockRegion } from './blocks';
 import { NoTransformerBlocksError } from './errors';
 import { BlockDims, blockDims } from './dims';
-import { lowerTurboOps } from './lower_merge';
+import { replaceTurboOpsWithStandardOps } from './portable_merge';
 import { MeanPool, weightMeanPools } from './pooling';
 import {
   makePackedTokenAxesDynamic,
@@ -36,7 +36,7 @@ const PREFIX = 'turbo';
 export interface RewriteOptions extends TurboOptions {
   /** Force a family instead of detecting it. */
   architecture?: string;
-  /** Express the Turbo ops in standard TensorFlow ops (src/rewrite/lower_merge.ts). */
+  /** Express the Turbo ops in standard TensorFlow ops (src/rewrite/portable_merge.ts). */
   portable?: boolean;
 }
 
@@ -219,7 +219,7 @@ function applyEdits(graph: Graph, plan: TurboPlan, edits: TurboEdits, options: R
   if (options.portable) {
     const tokensIn = new Map<string, number>();
     blockMeta.forEach(({ merge }, i) => merge && tokensIn.set(merge, i === 0 ? plan.tokenCount : plan.tokensAfterBlock[i - 1]));
-    lowerTurboOps(graph, tokensIn);
+    replaceTurboOpsWithStandardOps(graph, tokensIn);
   }
   const dynamic = makeTokenCountDynamic(graph, plan.tokenCount, plan.inputRef, tokenPath(graph, plan.blocks));
   const packs = makePackedTokenAxesDynamic(graph, edits.region, plan.tokenCount);

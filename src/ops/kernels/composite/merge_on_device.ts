@@ -1,6 +1,6 @@
 // The composite TurboMerge with the matching on the device too: tfjs core ops only, no read-back,
 // so webgl and webgpu never stall on a GPU→CPU copy inside the model. The same steps as
-// src/turbo/merge.ts (docs/ALGORITHM.md) and the --portable lowering (src/rewrite/lower_merge.ts),
+// src/turbo/merge.ts (docs/ALGORITHM.md) and the --portable lowering (src/rewrite/portable_merge.ts),
 // in float32 like the official code. Every index vector depends only on N, p and r, which are
 // known on the host from the shapes, so they are built here; only the scores are data.
 //

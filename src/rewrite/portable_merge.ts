@@ -1,4 +1,4 @@
-// --portable: TurboMerge and TurboPropAttnBias expressed in standard TensorFlow ops, for runtimes
+// --portable: TurboMerge and TurboPropAttnBias replaced by standard TensorFlow ops, for runtimes
 // that cannot load our op library (TF Serving, Python TF, any GraphDef consumer) and for tfjs
 // without registerTurboOps. A ViT's token count per block is fixed by its input size, so the
 // plan's counts make every index vector a constant; only the batch stays dynamic.
@@ -17,13 +17,13 @@ import { NodeDef } from '../graph/types';
 import { TurboMerge, TurboPropAttnBias, decodeMergeAttrs } from '../ops/kernel_names';
 import { effectiveR, mergeWeight } from '../turbo/schedule';
 
-export interface LoweringReport {
+export interface StandardOpsReport {
   merges: number;
   biases: number;
 }
 
 /** Replaces every Turbo op by standard ops. `tokensIn` maps a TurboMerge node to the tokens it receives. */
-export function lowerTurboOps(graph: Graph, tokensIn: Map<string, number>): LoweringReport {
+export function replaceTurboOpsWithStandardOps(graph: Graph, tokensIn: Map<string, number>): StandardOpsReport {
   const tf = new TfBuilder(graph);
   let merges = 0;
   let biases = 0;
@@ -31,7 +31,7 @@ export function lowerTurboOps(graph: Graph, tokensIn: Map<string, number>): Lowe
     if (node.op === TurboMerge) {
       const n = tokensIn.get(node.name);
       if (n === undefined) throw new Error(`no token count planned for '${node.name}'`);
-      replaceOutputs(graph, node, lowerMerge(tf, graph, node, n));
+      replaceOutputs(graph, node, mergeInStandardOps(tf, graph, node, n));
       merges++;
     } else if (node.op === TurboPropAttnBias) {
       const base = `${node.name}/lowered`;
@@ -58,7 +58,7 @@ function replaceOutputs(graph: Graph, node: NodeDef, outputs: (string | undefine
 }
 
 /** [x', size', assignment] for one TurboMerge receiving `n` tokens. */
-function lowerMerge(tf: TfBuilder, graph: Graph, node: NodeDef, n: number): [string, string, string | undefined] {
+function mergeInStandardOps(tf: TfBuilder, graph: Graph, node: NodeDef, n: number): [string, string, string | undefined] {
   const [x, metric, clsAttn, sizeIn] = node.input!.filter((r) => !r.startsWith('^'));
   const a = decodeMergeAttrs((name) => {
     const v = node.attr?.[name];
@@ -67,6 +67,7 @@ function lowerMerge(tf: TfBuilder, graph: Graph, node: NodeDef, n: number): [str
   const p = a.protectedTokens ?? 1;
   const r = effectiveR(a.r ?? 0, n, p, a.rThreshold ?? 0);
   const c = mergeWeight(a.alpha ?? 0, a.beta ?? 1, a.gamma ?? 0, a.layer ?? 0);
+  // New nodes are named "<node>/lowered/...", as this pass named them before its rename: --portable output stays byte-identical.
   const base = `${node.name}/lowered`;
   const at = (s: string) => graph.uniqueName(`${base}/${s}`);
   const size = sizeIn ?? tf.unary(at('ones'), 'OnesLike', clsAttn);
