@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Preprocessing, preprocessImage, resizedSize } from '../../src/image/preprocess';
-import { preprocessingProblem } from '../../src/image/preprocessing';
+import { cropOffsets, preprocessingProblem } from '../../src/image/preprocessing';
 import { FIXTURES } from '../helpers/parity';
 
 const parity = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'parity', 'vit-tiny-turbo.json'), 'utf8'));
@@ -54,4 +54,15 @@ test('preprocessing values given in code are checked like preprocessing.json', a
   await expect(preprocessImage(photo, { ...prep, center_crop: 1e9 })).rejects.toThrow('preprocessing: center_crop must be an integer from 1 to 8192');
   expect(preprocessingProblem({ ...prep, std: [0, 0, 0] })).toBe('std must be greater than 0 in every channel');
   expect(preprocessingProblem(prep)).toBeUndefined();
+});
+
+test("the centre crop's offsets are torchvision's int(round((size - crop) / 2.0)), halves to even (values from Python 3.11)", () => {
+  const cases: [number, number, number, number, number][] = [
+    [329, 248, 224, 52, 12],
+    [331, 248, 224, 54, 12],
+    [225, 226, 224, 0, 1],
+    [229, 230, 224, 2, 3],
+    [5, 6, 4, 0, 1],
+  ];
+  for (const [width, height, crop, left, top] of cases) expect([width, height, crop, cropOffsets({ width, height }, crop)]).toEqual([width, height, crop, { left, top }]);
 });

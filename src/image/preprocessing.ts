@@ -69,7 +69,17 @@ export function resizedSize(width: number, height: number, shortest: number): { 
 
 /** torchvision CenterCrop's offsets: top = int(round((h − crop) / 2)), likewise left. */
 export function cropOffsets(size: { width: number; height: number }, crop: number): { left: number; top: number } {
-  return { left: Math.round((size.width - crop) / 2), top: Math.round((size.height - crop) / 2) };
+  return { left: roundHalfEven((size.width - crop) / 2), top: roundHalfEven((size.height - crop) / 2) };
+}
+
+/**
+ * Python's round(): halves go to the even neighbour. torchvision's CenterCrop takes
+ * int(round((size - crop) / 2.0)), so with an odd margin Math.round (halves up) shifted the crop a
+ * pixel whenever size − crop ≡ 1 (mod 4).
+ */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** RGB bytes [crop·crop·3] (interleaved) → float32 CHW [3, crop, crop], (x/255 − mean)/std. */
