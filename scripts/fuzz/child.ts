@@ -57,7 +57,12 @@ async function loadOpLibrary(modelDir: string): Promise<void> {
   await useBackend('tensorflow');
   // The loader never throws; a refusal is its one-line reason, reported as a CLI would.
   const status = loadTurboOpLibrary();
-  if (!status.loaded) throw new TurboInputError(status.path ?? 'build/native', status.error ?? 'not loaded (no reason given)');
+  if (!status.loaded) {
+    const file = status.path ?? 'build/native';
+    const why = status.error ?? 'not loaded (no reason given)';
+    // The reason may already start with the file it is about; name it once.
+    throw new TurboInputError(file, why.startsWith(`${file}: `) ? why.slice(file.length + 2) : why);
+  }
   const model = await loadTurboModel(modelDir);
   const x = zerosFor(tf, model.inputs[0]);
   const y = model.predict(x);
