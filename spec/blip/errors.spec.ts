@@ -3,10 +3,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadBlip, readBlipTopFiles } from '../../src/blip/load';
 import { blipPixels } from '../../src/blip/image';
 import { buildProgram } from '../../src/cli/blip-turbo';
 import { runProgram } from '../../src/cli/run';
+import { useBackend } from '../../src/runtime/backend';
 import { BLIP_SMALL } from './blip_fixture';
 
 function copyTop(dir: string, skip: string[] = []): void {
@@ -68,6 +70,29 @@ describe('generation settings the loop cannot honour are refused before any work
     await expect(caption(model, pixels, { maxLength: positions + 2 })).rejects.toThrow(new RegExp(`at most ${positions + 1} \\(the model has ${positions} positions\\)`));
     await expect(caption(model, pixels, { maxLength: 4, prompt: 'a picture of two dogs' })).rejects.toThrow(/above the prompt's/);
     await expect(caption(model, pixels, { beams: 0 })).rejects.toThrow(/^beams: 0 must be a whole number of at least 1/);
+    model.dispose();
+  });
+});
+
+describe('a failed read-back of the image embeddings leaks nothing (issue 26, item 6)', () => {
+  beforeAll(() => useBackend('cpu'));
+  it.each(['caption', 'vqa'] as const)('%s', async (task) => {
+    const { captionBatch } = await import('../../src/blip/caption');
+    const { answerBatch } = await import('../../src/blip/answer');
+    const model = await loadBlip(BLIP_SMALL, task);
+    // The vision encoder's output, whose read-back fails as on a lost WebGL context.
+    const vision = model.graphs.vision;
+    const execute = vision.execute.bind(vision);
+    vision.execute = ((...args: Parameters<typeof execute>) => {
+      const out = execute(...args);
+      for (const t of [out].flat()) t.data = () => Promise.reject(new Error('context lost'));
+      return out;
+    }) as typeof vision.execute;
+    const before = tf.memory().numTensors;
+    const pixels = [new Float32Array(3 * 64 * 64)];
+    const run = task === 'caption' ? captionBatch(model, pixels) : answerBatch(model, pixels, ['what is it?']);
+    await expect(run).rejects.toThrow('context lost');
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 });

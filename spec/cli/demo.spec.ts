@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
 import { buildDemoProgram } from '../../src/cli/demo';
 import { runProgram } from '../../src/cli/run';
 
@@ -24,6 +25,8 @@ test('classifies the bundled hare with the original and the Turbo model and repo
   expect(lines.find((l) => l.startsWith('turbo'))).toMatch(/top-5: hare \(/);
   expect(lines[lines.length - 1]).toMatch(/speed-up \d+\.\d\dx/);
   expect(fs.existsSync(path.join(tmp, 'turbo', 'model.json'))).toBe(true);
+  // Both models, the input and every softmax disposed: the demo leaves no tensor behind.
+  expect(tf.memory().numTensors).toBe(0);
 });
 
 test('a missing image is a one-line error', async () => {
