@@ -69,6 +69,24 @@ test('a seeded FLOP-target search is deterministic and confirms on unseen images
   expect(a.confirm.images).toBe(3);
 });
 
+test('a speed-up target is measured through the shared interleaved timer: a finite ratio, or a refusal that gives it', async () => {
+  await useBackend('wasm');
+  const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
+  // The outcome depends on this machine's timing, so both are accepted; what is checked is that a
+  // real measurement happened and was reported.
+  const result = await tuneTurbo(model, set, { targetSpeedup: 1.05, maxEvals: 3, seed: 1 }).then(
+    (r) => r.chosen.speedup,
+    (e: Error) => {
+      const m = /measured (\d+\.\d+)x/.exec(e.message);
+      if (!m) throw e;
+      return Number(m[1]);
+    },
+  );
+  set.inputs.dispose();
+  expect(Number.isFinite(result)).toBe(true);
+  expect(result).toBeGreaterThan(0);
+});
+
 test('the CLI writes the tuned model, its settings and the search log', async () => {
   const out = path.join(tmp, 'tuned');
   const r = await cli(model, out, '--target-flops', '1.3', '--calibrate', images, '--max-evals', '4', '--backend', 'wasm');

@@ -17,6 +17,7 @@ import { CalibrationSet } from './calibration';
 import { Candidate, ModelShape, candidates, flopRatio, stepLevel } from './schedules';
 import { Agreement, agreement, compareAgreement } from './score';
 import { mulberry32 as rng } from '../rng';
+import { interleave, median, timedHere } from '../runtime/timing';
 
 export interface TuneOptions {
   /** Reach this FLOP ratio (backend-free, deterministic). */
@@ -115,33 +116,16 @@ async function logits(r: Runner, inputs: tf.Tensor4D, batch = 16): Promise<{ dat
   return { data, classes };
 }
 
-async function timeOnce(r: Runner, x: tf.Tensor): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const y = r.model.execute({ [r.input]: x }, r.output) as tf.Tensor;
-  await y.data();
-  y.dispose();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
 /** Median over interleaved pairs of t(unmerged) / t(candidate), the order alternating, so load drifts cancel. */
 async function pairedSpeedup(base: Runner, cand: Runner, x: tf.Tensor, pairs = 7): Promise<number> {
-  await timeOnce(base, x);
-  await timeOnce(cand, x);
-  const ratios: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let tb: number;
-    let tc: number;
-    if (i % 2 === 0) {
-      tb = await timeOnce(base, x);
-      tc = await timeOnce(cand, x);
-    } else {
-      tc = await timeOnce(cand, x);
-      tb = await timeOnce(base, x);
-    }
-    ratios.push(tb / tc);
-  }
-  ratios.sort((p, q) => p - q);
-  return ratios[ratios.length >> 1];
+  const run = (r: Runner) =>
+    timedHere(r.output, async () => {
+      const y = r.model.execute({ [r.input]: x }, r.output) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    });
+  const { times } = await interleave([run(base), run(cand)], { rounds: pairs });
+  return median(times[0].wall.map((tb, i) => tb / times[1].wall[i]));
 }
 
 function rewritten(graph: Graph, c: Candidate, options: TuneOptions, source: string): Graph {
