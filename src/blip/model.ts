@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../errors';
+import { executeGraph } from '../runtime/execution';
 import type { ModelJson, SignatureEntry } from '../graph/types';
 import { BlipTokenizer } from './tokenizer';
 
@@ -150,24 +151,13 @@ export async function loadTaskGraphs(task: BlipTask, load: (part: string) => Pro
   return graphs;
 }
 
-const needsAsync = new WeakSet<GraphModel>();
-
 /**
- * Runs a graph on named inputs and returns the named outputs (signature names). Graphs without
- * control flow run on the synchronous executor (executeAsync would warn on every call); the
- * decoders keep a tf.cond from transformers' causal mask, which only executeAsync runs.
+ * Runs a graph on named inputs and returns the named outputs (signature names), on the executor
+ * its graph allows (runtime/execution.ts): the decoders keep a tf.cond from transformers' causal
+ * mask, which only executeAsync runs; the others run on the synchronous executor.
  */
 export async function runGraph(model: GraphModel, feeds: Record<string, tf.Tensor>, outputs: readonly string[]): Promise<tf.Tensor[]> {
-  let result: tf.Tensor | tf.Tensor[] | undefined;
-  if (!needsAsync.has(model)) {
-    try {
-      result = model.execute(feeds, [...outputs]);
-    } catch (e) {
-      if (!/executeAsync/.test((e as Error).message)) throw e;
-      needsAsync.add(model);
-    }
-  }
-  result ??= await model.executeAsync(feeds, [...outputs]);
+  const result = await executeGraph(model, feeds, [...outputs]);
   return Array.isArray(result) ? result : [result];
 }
 

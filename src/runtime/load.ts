@@ -17,7 +17,8 @@ import { Graph, attrInt } from '../graph/ir';
 import { graphToArtifacts, readGraphModel } from '../graph/model_io';
 import { TurboMerge } from '../ops/kernel_names';
 import { registerTurboOps } from '../ops/register';
-import { refuseEmptyBatches } from './load_web';
+import { loadNotingExecution, refuseEmptyBatches } from './load_web';
+import { noteExecution, opsNeedAsync } from './execution';
 import { SessionRoute, loadSessionModel } from './session/load';
 
 export type TurboRoute = 'session' | 'op-by-op';
@@ -43,7 +44,7 @@ export async function loadTurboModel(pathOrUrl: string | tf.io.IOHandler, option
     // A URL or handler gives tfjs artifacts, not the files the cache key and the writer read.
     const why = tf.getBackend() === 'tensorflow' ? 'only local models run as one TensorFlow graph' : `the ${tf.getBackend()} backend runs graphs op by op`;
     if (options.route === 'session') throw new TurboInputError(String(pathOrUrl), `route 'session' is not available: ${why}`);
-    return opByOp(await loadGraphModel(pathOrUrl), why);
+    return opByOp(await loadNotingExecution(pathOrUrl), why);
   }
 
   return loadTurboGraph(await readGraphModel(local), local.endsWith('.json') ? local : path.join(local, 'model.json'), options);
@@ -57,11 +58,13 @@ export async function loadTurboGraph(graph: Graph, source: string, options: Turb
   if (options.route === 'session' && reason) throw new TurboInputError(source, `route 'session' is not available: ${reason}`);
   if (reason === undefined) {
     const session = loadSessionModel(graph, source, options.cacheDir);
-    if ('model' in session) return session.model;
+    // One TensorFlow session call runs control flow too: execute always works.
+    if ('model' in session) return noteExecution(session.model, false);
     if (options.route === 'session') throw new TurboInputError(source, `route 'session' is not available: ${session.whyNot}`);
     reason = session.whyNot;
   }
-  return opByOp(await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph))), reason);
+  const model = await loadGraphModel(tf.io.fromMemory(graphToArtifacts(graph)));
+  return opByOp(noteExecution(model, opsNeedAsync(graph.nodes.map((n) => n.op))), reason);
 }
 
 function opByOp(model: GraphModel, reason: string | undefined): TurboGraphModel {

@@ -4,11 +4,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { registerTurboOps } from '../ops/register_core';
+import { executeGraph, noteExecution, opsNeedAsync, topologyOps } from './execution';
 
 /** Registers the Turbo ops, then loads the model.json at `url` (or through `handler`). */
 export async function loadTurboModel(urlOrHandler: string | tf.io.IOHandler, options?: tf.io.LoadOptions): Promise<GraphModel> {
   registerTurboOps();
-  return refuseEmptyBatches(await loadGraphModel(urlOrHandler, options));
+  return refuseEmptyBatches(await loadNotingExecution(urlOrHandler, options));
+}
+
+/**
+ * loadGraphModel through the handler tfjs would pick, with its load() observed so the graph's ops
+ * decide execute or executeAsync (runtime/execution.ts) without a second fetch.
+ */
+export async function loadNotingExecution(urlOrHandler: string | tf.io.IOHandler, options?: tf.io.LoadOptions): Promise<GraphModel> {
+  const handler = typeof urlOrHandler === 'string' ? (tf.io.getLoadHandlers(urlOrHandler, options)[0] ?? tf.io.http(urlOrHandler, options)) : urlOrHandler;
+  if (!handler.load) return loadGraphModel(handler, options);
+  let ops: string[] = [];
+  const load = handler.load.bind(handler);
+  const observed: tf.io.IOHandler = {
+    load: async () => {
+      const artifacts = await load();
+      ops = topologyOps(artifacts.modelTopology);
+      return artifacts;
+    },
+  };
+  return noteExecution(await loadGraphModel(observed, options), opsNeedAsync(ops));
 }
 
 type Inputs = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
@@ -54,7 +74,7 @@ export async function warmup(model: GraphModel, options: WarmupOptions = {}): Pr
     inputs[info.name] = tf.zeros(shape, info.dtype as tf.DataType);
   }
   try {
-    const out = await model.executeAsync(inputs);
+    const out = await executeGraph(model, inputs);
     const list = out instanceof tf.Tensor ? [out] : out;
     // Reading the outputs waits for the GPU: compilation happens at the first dispatch.
     await Promise.all(list.map((t) => t.data()));
