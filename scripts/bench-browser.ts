@@ -65,6 +65,21 @@ async function main(args: string[]): Promise<void> {
         rows.push(line);
       }
     }
+    // The merge's own time per block (ViT-Tiny's first block, r = 16), fused GPU kernel vs composite.
+    for (const backend of ['webgl', 'webgpu']) {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => window.turboPage !== undefined);
+      if (await page.evaluate((b) => window.turboPage.hasBackend(b), backend)) {
+        for (const kernels of ['fused', 'composite'] as const) {
+          const ms = await page.evaluate(([b, k, n, r]) => window.turboPage.timeMerge(b, k, n, r), [backend, kernels, batch, runs * 4] as const);
+          const line = `| ${backend} | TurboMerge alone (${kernels}), N = 197 | median ${ms.toFixed(1)} ms | | |`;
+          console.log(line);
+          rows.push(line);
+        }
+      }
+      await page.close();
+    }
   } finally {
     await browser.close();
     await server.close();

@@ -45,13 +45,15 @@ export const PLAN_UNIFORMS = ['n', 'd', 'channels', 'p', 'r', 'ns', 'nd', 'src0'
 
 /** Each step's output shape in the GPU kernels, from the plan alone. */
 export function mergeShapes(plan: MergePlan) {
-  const { batch, n, d, ns, nOut, channels } = plan;
+  const { batch, n, ns, nOut, channels } = plan;
   return {
-    unit: [batch, n, d],
+    invNorms: [batch, n],
+    cosines: [batch, ns, plan.nd],
     scores: [batch, ns, 2],
     ranks: [batch, ns],
     assignment: [batch, n],
     bases: [batch, nOut],
+    links: [batch, ns + plan.nd],
     x: [batch, nOut, channels],
     size: [batch, nOut],
   };

@@ -7,7 +7,7 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
 import { turboMergeKernel } from '../composite/TurboMerge';
 import { MergePlan, identityMerge, mergePlan, mergeShapes } from '../merge_plan';
-import { AssignProgram, BaseProgram, GatherMergeProgram, MatchProgram, RankProgram, UnitRowsProgram } from './merge_programs';
+import { AssignProgram, BaseProgram, CosinesProgram, GatherMergeProgram, InvNormsProgram, LinksProgram, MatchProgram, RankProgram } from './merge_programs';
 import { TurboWebGLProgram, planUniformValues } from './program';
 import { withUnpacked } from './unpack';
 
@@ -26,15 +26,17 @@ function merge(gl: MathBackendWebGL, plan: MergePlan, x: tf.TensorInfo, metric: 
   const shapes = mergeShapes(plan);
   const uniforms = planUniformValues(plan);
   const run = (program: TurboWebGLProgram, ins: tf.TensorInfo[], dtype: 'float32' | 'int32') => gl.runWebGLProgram(program, ins, dtype, uniforms);
-  const unit = run(new UnitRowsProgram(shapes.unit), [metric], 'float32');
-  const scores = run(new MatchProgram(shapes.scores), [unit, clsAttn], 'float32');
+  const invNorms = run(new InvNormsProgram(shapes.invNorms), [metric], 'float32');
+  const cosines = run(new CosinesProgram(shapes.cosines), [metric, invNorms], 'float32');
+  const scores = run(new MatchProgram(shapes.scores), [cosines, clsAttn], 'float32');
   const ranks = run(new RankProgram(shapes.ranks), [scores], 'int32');
   const assignment = run(new AssignProgram(shapes.assignment), [scores, ranks], 'int32');
   const bases = run(new BaseProgram(shapes.bases), [ranks], 'int32');
+  const links = run(new LinksProgram(shapes.links), [scores, ranks], 'int32');
   const weights = size ? [size] : [];
-  const xOut = run(new GatherMergeProgram(shapes.x, false, !!size), [x, ...weights, bases, scores, ranks], 'float32');
-  const sizeOut = run(new GatherMergeProgram(shapes.size, true, !!size), [...weights, bases, scores, ranks], 'float32');
-  for (const t of [unit, scores, ranks, bases]) gl.disposeIntermediateTensorInfo(t);
+  const xOut = run(new GatherMergeProgram(shapes.x, false, !!size), [x, ...weights, bases, links], 'float32');
+  const sizeOut = run(new GatherMergeProgram(shapes.size, true, !!size), [...weights, bases, links], 'float32');
+  for (const t of [invNorms, cosines, scores, ranks, bases, links]) gl.disposeIntermediateTensorInfo(t);
   return [xOut, sizeOut, assignment];
 }
 

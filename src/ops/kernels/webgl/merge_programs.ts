@@ -7,49 +7,64 @@ import { TurboWebGLProgram, glslName } from './program';
 
 const [D, P, R, NS, ND, SRC0, DST0, DSTBASE, C] = ['d', 'p', 'r', 'ns', 'nd', 'src0', 'dst0', 'dstBase', 'c'].map(glslName);
 
-/** metric [B, N, d] → each row scaled to unit length (divided by max(‖row‖, 1e-12)). */
-export class UnitRowsProgram extends TurboWebGLProgram {
+/** metric [B, N, d] → invNorms [B, N]: 1 / max(‖row‖, 1e-12), summed over k in order. */
+export class InvNormsProgram extends TurboWebGLProgram {
   variableNames = ['metric'];
   protected main(): string {
     return `
       void main() {
-        ivec3 at = getOutputCoords();
+        ivec2 at = getOutputCoords();
         float s = 0.0;
         for (int k = 0; k < ${D}; k++) {
           float v = getMetric(at.x, at.y, k);
           s += v * v;
         }
-        setOutput(getMetric(at.x, at.y, at.z) * (1.0 / max(sqrt(s), 1e-12)));
+        setOutput(1.0 / max(sqrt(s), 1e-12));
       }`;
   }
 }
 
-/**
- * unit, clsAttn → scores [B, ns, 2]: (E, best j) per source, E = max_j cos − c·clsAttn, the lowest j
- * on ties, a NaN cosine never best. Both fragments of a pair compute the match; each keeps its half.
- */
-export class MatchProgram extends TurboWebGLProgram {
-  variableNames = ['unit', 'clsAttn'];
+/** metric, invNorms → cosines [B, ns, nd] of every source/destination pair, from the float32 unit rows, summed over k in order. */
+export class CosinesProgram extends TurboWebGLProgram {
+  variableNames = ['metric', 'invNorms'];
   protected main(): string {
     return `
       void main() {
         ivec3 at = getOutputCoords();
         int b = at.x;
         int i = ${SRC0} + 2 * at.y;
+        int j = ${DST0} + 2 * at.z;
+        float invI = getInvNorms(b, i);
+        float invJ = getInvNorms(b, j);
+        float s = 0.0;
+        for (int k = 0; k < ${D}; k++) s += (getMetric(b, i, k) * invI) * (getMetric(b, j, k) * invJ);
+        setOutput(s);
+      }`;
+  }
+}
+
+/**
+ * cosines, clsAttn → scores [B, ns, 2]: (E, best j) per source, E = max_j cos − c·clsAttn, the lowest j
+ * on ties, a NaN cosine never best. Both fragments of a pair scan the row; each keeps its half.
+ */
+export class MatchProgram extends TurboWebGLProgram {
+  variableNames = ['cosines', 'clsAttn'];
+  protected main(): string {
+    return `
+      void main() {
+        ivec3 at = getOutputCoords();
         float bestCos = 0.0;
         int best = 0;
         bool found = false;
         for (int j = 0; j < ${ND}; j++) {
-          int t = ${DST0} + 2 * j;
-          float s = 0.0;
-          for (int k = 0; k < ${D}; k++) s += getUnit(b, i, k) * getUnit(b, t, k);
+          float s = getCosines(at.x, at.y, j);
           if (!turboIsNan(s) && (!found || s > bestCos)) {
             bestCos = s;
             best = j;
             found = true;
           }
         }
-        float e = found ? bestCos - ${C} * getClsAttn(b, i) : NAN;
+        float e = found ? bestCos - ${C} * getClsAttn(at.x, ${SRC0} + 2 * at.y) : NAN;
         setOutput(at.z == 0 ? e : float(best));
       }`;
   }
@@ -135,9 +150,42 @@ export class BaseProgram extends TurboWebGLProgram {
 }
 
 /**
- * x [B, N, C] (not with `sizes`), [weights: the input sizes], bases, scores, ranks → the merged x
- * [B, N', C] (or, with `sizes`, the new sizes [B, N']). A destination gathers the sources merged into
- * it, summing x·s and s in input-token order as merge.ts does; a token nothing merged into is copied.
+ * scores, ranks → links [B, ns + nd]: the merged sources of each destination as a chain in source
+ * order. Slot a < ns: the next merged source after a with a's destination (-1: none); slot ns + j:
+ * the first merged source of destination j (-1: none). The merge then gathers only a destination's
+ * members instead of scanning every source per output element.
+ */
+export class LinksProgram extends TurboWebGLProgram {
+  variableNames = ['scores', 'ranks'];
+  protected main(): string {
+    return `
+      void main() {
+        ivec2 at = getOutputCoords();
+        int b = at.x;
+        int slot = at.y;
+        int j = slot - ${NS};
+        int start = 0;
+        if (slot < ${NS}) {
+          j = int(getRanks(b, slot)) < ${R} ? int(getScores(b, slot, 1)) : -1;
+          start = slot + 1;
+        }
+        int next = -1;
+        if (j >= 0) {
+          for (int a = start; a < ${NS}; a++) {
+            if (int(getRanks(b, a)) < ${R} && int(getScores(b, a, 1)) == j) {
+              next = a;
+              break;
+            }
+          }
+        }
+        setOutput(float(next));
+      }`;
+  }
+}
+
+/**
+ * x [B, N, C] (not with `sizes`), [weights: the input sizes], bases, links → the merged x
+ * [B, N', C] (or, with `sizes`, the new sizes [B, N']). A destination walks its chain of merged sources, summing x·s and s in input-token order as merge.ts does; a token nothing merged into is copied.
  */
 export class GatherMergeProgram extends TurboWebGLProgram {
   variableNames: string[];
@@ -147,7 +195,7 @@ export class GatherMergeProgram extends TurboWebGLProgram {
     private readonly hasSize: boolean,
   ) {
     super(outputShape);
-    this.variableNames = [...(sizes ? [] : ['x']), ...(hasSize ? ['weights'] : []), 'bases', 'scores', 'ranks'];
+    this.variableNames = [...(sizes ? [] : ['x']), ...(hasSize ? ['weights'] : []), 'bases', 'links'];
   }
   protected override helpers(): string {
     return `
@@ -167,19 +215,19 @@ export class GatherMergeProgram extends TurboWebGLProgram {
         float total = 0.0;
         bool ownAdded = false;
         if (o >= ${DSTBASE}) {
-          int j = o - ${DSTBASE};
-          for (int a = 0; a < ${NS}; a++) {
-            if (int(getRanks(b, a)) < ${R} && int(getScores(b, a, 1)) == j) {
-              int src = ${SRC0} + 2 * a;
-              if (!ownAdded && own < src) {
-                acc += value(b, own, k) * w(b, own);
-                total += w(b, own);
-                ownAdded = true;
-              }
-              acc += value(b, src, k) * w(b, src);
-              total += w(b, src);
-              members++;
+          int a = int(getLinks(b, ${NS} + o - ${DSTBASE}));
+          for (int hop = 0; hop < ${NS}; hop++) {
+            if (a < 0) break;
+            int src = ${SRC0} + 2 * a;
+            if (!ownAdded && own < src) {
+              acc += value(b, own, k) * w(b, own);
+              total += w(b, own);
+              ownAdded = true;
             }
+            acc += value(b, src, k) * w(b, src);
+            total += w(b, src);
+            members++;
+            a = int(getLinks(b, a));
           }
         }
         if (members == 0) {

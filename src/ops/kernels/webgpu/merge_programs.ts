@@ -4,43 +4,63 @@
 // merge_plan.ts: source a is token src0 + 2a, destination j is token dst0 + 2j.
 import { TurboWebGPUProgram } from './program';
 
-/** metric [B, N, d] → each row scaled to unit length (divided by max(‖row‖, 1e-12)). */
-export class UnitRowsProgram extends TurboWebGPUProgram {
+/** metric [B, N, d] → invNorms [B, N]: 1 / max(‖row‖, 1e-12), summed over k in order. */
+export class InvNormsProgram extends TurboWebGPUProgram {
   variableNames = ['metric'];
-  shaderKey = 'turboUnitRows';
+  shaderKey = 'turboInvNorms';
   body(): string {
     return `
-      let row = t / uniforms.d;
       var s = 0.0;
       for (var k = 0; k < uniforms.d; k++) {
-        let v = metric[row * uniforms.d + k];
+        let v = metric[t * uniforms.d + k];
         s = s + v * v;
       }
-      result[t] = metric[t] * (1.0 / max(sqrt(s), 1e-12));`;
+      result[t] = 1.0 / max(sqrt(s), 1e-12);`;
   }
 }
 
 /**
- * unit [B, N, d], clsAttn [B, N] → [B, ns, 2]: per source a, E = max_j cos − c·clsAttn and the best
+ * metric, invNorms → cosines [B, ns, nd] of every source/destination pair, each from the unit rows
+ * (metric·invNorm, rounded to float32 as merge.ts's unitRows are to float64) summed over k in order.
+ * One invocation per pair.
+ */
+export class CosinesProgram extends TurboWebGPUProgram {
+  variableNames = ['metric', 'invNorms'];
+  shaderKey = 'turboCosines';
+  body(): string {
+    return `
+      let b = t / (uniforms.ns * uniforms.nd);
+      let i = b * uniforms.n + uniforms.src0 + 2 * ((t / uniforms.nd) % uniforms.ns);
+      let j = b * uniforms.n + uniforms.dst0 + 2 * (t % uniforms.nd);
+      let invI = invNorms[i];
+      let invJ = invNorms[j];
+      var s = 0.0;
+      for (var k = 0; k < uniforms.d; k++) {
+        let u = metric[i * uniforms.d + k] * invI;
+        let v = metric[j * uniforms.d + k] * invJ;
+        s = s + u * v;
+      }
+      result[t] = s;`;
+  }
+}
+
+/**
+ * cosines, clsAttn → scores [B, ns, 2]: per source a, E = max_j cos − c·clsAttn and the best
  * destination j (lowest j on ties: only a strictly larger cosine replaces it) as a float (exact
  * below 2^24). A NaN cosine never becomes the best, as with `cos > best` from -inf in merge.ts.
  */
 export class MatchProgram extends TurboWebGPUProgram {
-  variableNames = ['unit', 'clsAttn'];
+  variableNames = ['cosines', 'clsAttn'];
   shaderKey = 'turboMatch';
   body(): string {
     return `
       let b = t / uniforms.ns;
       let i = uniforms.src0 + 2 * (t % uniforms.ns);
-      let d = uniforms.d;
-      let ia = (b * uniforms.n + i) * d;
       var bestCos = 0.0;
       var best = 0;
       var found = false;
       for (var j = 0; j < uniforms.nd; j++) {
-        let ib = (b * uniforms.n + uniforms.dst0 + 2 * j) * d;
-        var s = 0.0;
-        for (var k = 0; k < d; k++) { s = s + unit[ia + k] * unit[ib + k]; }
+        let s = cosines[t * uniforms.nd + j];
         if (!isnan(s) && (!found || s > bestCos)) {
           bestCos = s;
           best = j;
@@ -139,8 +159,43 @@ export class BaseProgram extends TurboWebGPUProgram {
 }
 
 /**
- * x [B, N, C] (not with `sizes`), [weights: the input sizes], bases, scores, ranks → the merged x [B, N', C]
- * (or the new sizes [B, N']). A destination gathers the sources merged into it, summing x·s and s
+ * scores, ranks → links [B, ns + nd] (int32): the merged sources of each destination as a chain in
+ * source order. Slot a < ns: the next merged source after a with a's destination (-1: none);
+ * slot ns + j: the first merged source of destination j (-1: none). Lets the merge gather only a
+ * destination's members instead of scanning every source per output element.
+ */
+export class LinksProgram extends TurboWebGPUProgram {
+  variableNames = ['scores', 'ranks'];
+  shaderKey = 'turboLinks';
+  body(): string {
+    return `
+      let slots = uniforms.ns + uniforms.nd;
+      let b = t / slots;
+      let slot = t % slots;
+      let row = b * uniforms.ns;
+      var next = -1;
+      var j = slot - uniforms.ns;
+      var start = 0;
+      if (slot < uniforms.ns) {
+        j = -1;
+        if (ranks[row + slot] < uniforms.r) { j = i32(scores[2 * (row + slot) + 1]); }
+        start = slot + 1;
+      }
+      if (j >= 0) {
+        for (var a = start; a < uniforms.ns; a++) {
+          if (ranks[row + a] < uniforms.r && i32(scores[2 * (row + a) + 1]) == j) {
+            next = a;
+            break;
+          }
+        }
+      }
+      result[t] = next;`;
+  }
+}
+
+/**
+ * x [B, N, C] (not with `sizes`), [weights: the input sizes], bases, links → the merged x [B, N', C]
+ * (or the new sizes [B, N']). A destination walks its chain of merged sources, summing x·s and s
  * in input-token order as merge.ts does; a token nothing merged into is copied bit-exact.
  */
 export class GatherMergeProgram extends TurboWebGPUProgram {
@@ -153,7 +208,7 @@ export class GatherMergeProgram extends TurboWebGPUProgram {
   ) {
     super(outputShape);
     // Every binding must be read: the pipeline's 'auto' layout drops unused ones and the bind group would not match.
-    this.variableNames = [...(sizes ? [] : ['x']), ...(hasSize ? ['weights'] : []), 'bases', 'scores', 'ranks'];
+    this.variableNames = [...(sizes ? [] : ['x']), ...(hasSize ? ['weights'] : []), 'bases', 'links'];
     this.shaderKey = `turboGatherMerge_${sizes ? 'sizes' : 'x'}_${hasSize ? 'sized' : 'unit'}`;
   }
   body(): string {
@@ -166,23 +221,22 @@ export class GatherMergeProgram extends TurboWebGPUProgram {
       let o = (t / C) % uniforms.nOut;
       let k = t % C;
       let own = bases[b * uniforms.nOut + o];
-      let row = b * uniforms.ns;
       var members = 0;
       var acc = 0.0;
       var total = 0.0;
       var ownAdded = false;
       if (o >= uniforms.dstBase) {
-        let j = o - uniforms.dstBase;
-        for (var a = 0; a < uniforms.ns; a++) {
-          if (ranks[row + a] < uniforms.r && i32(scores[2 * (row + a) + 1]) == j) {
-            let src = uniforms.src0 + 2 * a;
-            if (!ownAdded && own < src) {
-              add(b, own, k, C, &acc, &total);
-              ownAdded = true;
-            }
-            add(b, src, k, C, &acc, &total);
-            members++;
+        let slots = uniforms.ns + uniforms.nd;
+        var a = links[b * slots + uniforms.ns + o - uniforms.dstBase];
+        for (var hop = 0; hop < uniforms.ns && a >= 0; hop++) {
+          let src = uniforms.src0 + 2 * a;
+          if (!ownAdded && own < src) {
+            add(b, own, k, C, &acc, &total);
+            ownAdded = true;
           }
+          add(b, src, k, C, &acc, &total);
+          members++;
+          a = links[b * slots + a];
         }
       }
       if (members == 0) {
