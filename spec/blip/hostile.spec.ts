@@ -224,3 +224,31 @@ describe('4. config.json is checked against the graphs it describes before any w
     await expect(loadBlip(d, 'vqa')).rejects.toThrow(new TurboInputError(path.join(d, 'config.json'), 'specialTokens.sep is 802, past the 802-token vocabulary of vqa/question'));
   });
 });
+
+// Found by the fuzzer (npm run fuzz -- --surface blip): a task with a graph missing was written
+// incomplete with exit 0; two parts swapped failed at caption time with an internal error.
+describe('incomplete and swapped tasks', () => {
+  test('a task missing one of its graphs is refused naming the missing model.json, nothing written', async () => {
+    const d = captionDir();
+    fs.rmSync(path.join(d, 'caption', 'decoder'), { recursive: true });
+    const before = dirHash(d);
+    const out = path.join(tmp, 'out');
+    expectRefused(await cli('convert', d, out, '--r', '8'), path.join(d, 'caption', 'decoder', 'model.json'), 'not found; the caption task needs vision, decoder');
+    expect(fs.existsSync(out)).toBe(false);
+    expect(dirHash(d)).toBe(before);
+  });
+
+  test('vision and decoder swapped: convert and caption name the graph that is not what its folder says', async () => {
+    const d = captionDir();
+    const [vision, decoder, spare] = ['vision', 'decoder', 'spare'].map((p) => path.join(d, 'caption', p));
+    fs.renameSync(vision, spare);
+    fs.renameSync(decoder, vision);
+    fs.renameSync(spare, decoder);
+    const file = path.join(vision, 'model.json');
+    const problem = /^is not a BLIP caption vision graph: its signature has no input pixel_values, output image_embeds/;
+    expectRefused(await cli('convert', d, path.join(tmp, 'out'), '--r', '8'), file, problem);
+    const img = path.join(tmp, 'img.png');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toFile(img);
+    expectRefused(await cli('caption', d, img), file, problem);
+  });
+});

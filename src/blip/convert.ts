@@ -15,7 +15,7 @@ import { TextDropOptions, applyTextDrop } from '../rewrite/text_drop';
 import { TurboOptions, definedFields } from '../turbo/options';
 import { graphFacts } from './graph_facts';
 import { readBlipTopFiles } from './load';
-import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS, checkConfigAgainstGraph } from './model';
+import { BLIP_TASKS, BlipTask, IMAGE_CROSS_ATTENTION_GRAPHS, checkConfigAgainstGraph, checkPartInterface } from './model';
 
 export const BLIP_VISION_DEFAULTS: Record<BlipTask, Partial<TurboOptions>> = {
   retrieval: { r: 30, alpha: 5, rThreshold: 100 },
@@ -80,7 +80,14 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
   const parts: { task: BlipTask; part: string }[] = [];
   for (const task of tasks) {
     if (!isTask(task)) throw new OptionsError('tasks', `unknown BLIP task '${task}' (${Object.keys(BLIP_TASKS).join(', ')})`);
-    for (const part of BLIP_TASKS[task]) if (await exists(path.join(inDir, task, part, 'model.json'))) parts.push({ task, part });
+    const present: string[] = [];
+    for (const part of BLIP_TASKS[task]) if (await exists(path.join(inDir, task, part, 'model.json'))) present.push(part);
+    // A task is all its graphs or none: a partial one would be written, then fail to load.
+    const absent = BLIP_TASKS[task].filter((p) => !present.includes(p));
+    if (present.length && absent.length) {
+      throw new GraphError(path.join(inDir, task, absent[0], 'model.json'), `not found; the ${task} task needs ${BLIP_TASKS[task].join(', ')}`);
+    }
+    for (const part of present) parts.push({ task, part });
   }
   if (parts.length === 0) throw new GraphError(inDir, `holds no BLIP graphs (${tasks.map((t) => `${t}/{${BLIP_TASKS[t].join(',')}}`).join(', ')})`);
 
@@ -91,6 +98,7 @@ export async function convertBlipWithTurbo(inDir: string, outDir: string, option
     const jsonPath = path.join(dir, 'model.json');
     try {
       const graph = await readGraphModel(dir);
+      checkPartInterface(task, part, graph.modelJson.signature, jsonPath);
       checkConfigAgainstGraph(top.config, graphFacts(graph), name, path.join(inDir, 'config.json'));
       let merged = false;
       let dropLayers = 0;

@@ -7,7 +7,7 @@ import { parseJsonText, readWholeFileInside, realDirOf } from '../graph/safe_rea
 import { loadTurboModel } from '../runtime/load';
 import { graphFacts } from './graph_facts';
 import { blipPixels } from './image';
-import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, loadTaskGraphs, parseBlipConfig } from './model';
+import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, checkPartInterface, loadTaskGraphs, parseBlipConfig } from './model';
 import { BlipTokenizer } from './tokenizer';
 
 /** config.json and tokenizer.json, parsed and validated, with the bytes they were parsed from. */
@@ -39,8 +39,10 @@ export async function loadBlip(dir: string, task: BlipTask): Promise<BlipModel> 
   const graphs = await loadTaskGraphs(task, async (part) => {
     const partDir = path.join(dir, task, part);
     // model.json alone (no weights) holds what config.json must agree with; checked before tfjs loads anything.
-    const facts = graphFacts(await readModelJsonOnly(path.join(partDir, 'model.json')));
-    checkConfigAgainstGraph(config, facts, `${task}/${part}`, path.join(dir, 'config.json'));
+    const jsonPath = path.join(partDir, 'model.json');
+    const graph = await readModelJsonOnly(jsonPath);
+    checkPartInterface(task, part, graph.modelJson.signature, jsonPath);
+    checkConfigAgainstGraph(config, graphFacts(graph), `${task}/${part}`, path.join(dir, 'config.json'));
     return loadTurboModel(partDir);
   });
   return {

@@ -5,7 +5,7 @@ import { GraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../errors';
 import type { ModelJson } from '../graph/types';
 import { loadTurboModel } from '../runtime/load_web';
-import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, loadTaskGraphs, parseBlipConfig, signatureFacts } from './model';
+import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, checkPartInterface, loadTaskGraphs, parseBlipConfig, signatureFacts } from './model';
 import { BlipTokenizer } from './tokenizer';
 
 async function fetchJson(url: string): Promise<unknown> {
@@ -23,6 +23,7 @@ async function fetchJson(url: string): Promise<unknown> {
 async function loadCheckedGraph(config: BlipConfig, base: string, task: BlipTask, part: string): Promise<GraphModel> {
   const model = await loadTurboModel(`${base}${task}/${part}/model.json`);
   try {
+    checkPartInterface(task, part, model.modelSignature as ModelJson['signature'], `${base}${task}/${part}/model.json`);
     checkConfigAgainstGraph(config, signatureFacts(model.modelSignature as ModelJson['signature']), `${task}/${part}`, `${base}config.json`);
   } catch (e) {
     model.dispose();

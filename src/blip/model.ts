@@ -120,6 +120,33 @@ export function checkConfigAgainstGraph(config: BlipConfig, facts: BlipGraphFact
 }
 
 /**
+ * The signature names each part must have, inputs and outputs (":0" suffixes aside): what the
+ * pipelines feed and fetch. A part put in another's folder is refused on load instead of failing
+ * inside tfjs with an error that names no file.
+ */
+const PART_INTERFACE: Record<string, { inputs: string[]; outputs: string[] }> = {
+  vision: { inputs: ['pixel_values'], outputs: ['image_embeds'] },
+  text: { inputs: ['input_ids', 'attention_mask'], outputs: ['text_feat'] },
+  itm: { inputs: ['input_ids', 'attention_mask', 'image_embeds'], outputs: ['itm_logits'] },
+  decoder: { inputs: ['input_ids', 'attention_mask', 'image_embeds'], outputs: ['logits'] },
+  question: { inputs: ['input_ids', 'attention_mask', 'image_embeds'], outputs: ['question_embeds'] },
+  answer: { inputs: ['input_ids', 'attention_mask', 'question_embeds', 'question_attention_mask'], outputs: ['logits'] },
+};
+
+/** Refuses a graph whose signature lacks what its part of the task is fed or asked for; `file` is its model.json. */
+export function checkPartInterface(task: BlipTask, part: string, signature: ModelJson['signature'] | undefined, file: string): void {
+  const want = PART_INTERFACE[part];
+  if (!want) return;
+  const names = (m: Record<string, unknown> | undefined) => new Set(Object.keys(m ?? {}).map((k) => k.replace(/:\d+$/, '')));
+  const inputs = names(signature?.inputs);
+  const outputs = names(signature?.outputs);
+  const missing = [...want.inputs.filter((n) => !inputs.has(n)).map((n) => `input ${n}`), ...want.outputs.filter((n) => !outputs.has(n)).map((n) => `output ${n}`)];
+  if (missing.length) {
+    throw new TurboInputError(file, `is not a BLIP ${task} ${part} graph: its signature has no ${missing.join(', ')} (has inputs ${[...inputs].join(', ') || 'none'})`);
+  }
+}
+
+/**
  * What a graph's signature tells (the only view the web loader has; the Node loader adds the
  * embeddings): the pixel input's size and the width of a `logits` output, the vocabulary.
  */
