@@ -65,7 +65,7 @@ function toNodeDef(graph: Graph, node: NodeDef, source: string): Record<string, 
   const attr = out.attr as Record<string, AttrValue>;
   if (node.op === 'Const') {
     const weight = graph.weights.get(node.name);
-    if (weight) attr.value = { tensor: constTensor(weight, source) };
+    if (weight) attr.value = { tensor: widenInt64(constTensor(weight, source), attr.dtype?.type) };
   }
   if (node.op === 'TurboMerge') attr.N = { i: String(Math.max(0, (node.input ?? []).filter((r) => !r.startsWith('^')).length - 3)) };
   return out;
@@ -92,6 +92,20 @@ function constTensor(weight: StoredWeight, source: string): TensorProto {
   // TensorFlow reads tensor_content as little-endian bytes, which is what the shards hold on every
   // platform Node runs on (tfjs writes little-endian too).
   return { dtype, tensorShape: { dim: spec.shape.map((s) => ({ size: String(s) })) }, tensorContent: content };
+}
+
+/**
+ * tensorflowjs_converter stores int64 constants as int32 weights and keeps the node's DT_INT64
+ * dtype; TensorFlow refuses such a Const at run time ("Type mismatch between value (int32) and
+ * dtype (int64)"), so the values are widened back to the dtype the graph declares.
+ */
+function widenInt64(tensor: TensorProto, declared: string | undefined): TensorProto {
+  if (declared !== 'DT_INT64' || tensor.dtype !== 'DT_INT32') return tensor;
+  const content = tensor.tensorContent as Uint8Array;
+  const narrow = new Int32Array(content.buffer.slice(content.byteOffset, content.byteOffset + content.byteLength));
+  const wide = new BigInt64Array(narrow.length);
+  for (let i = 0; i < narrow.length; i++) wide[i] = BigInt(narrow[i]);
+  return { ...tensor, dtype: 'DT_INT64', tensorContent: new Uint8Array(wide.buffer) };
 }
 
 /**
