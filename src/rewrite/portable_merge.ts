@@ -15,6 +15,7 @@ import { Graph, formatRef } from '../graph/ir';
 import { TfBuilder } from '../graph/tf_builder';
 import { NodeDef } from '../graph/types';
 import { TurboMerge, TurboPropAttnBias, decodeMergeAttrs } from '../ops/kernel_names';
+import { TURBO_OPS } from '../ops/op_sets';
 import { effectiveR, mergeWeight } from '../turbo/schedule';
 
 export interface StandardOpsReport {
@@ -42,6 +43,10 @@ export function replaceTurboOpsWithStandardOps(graph: Graph, tokensIn: Map<strin
       biases++;
     }
   }
+  // --portable promises a graph without our op library: a Turbo op this pass cannot express (an
+  // op added later) must stop the conversion, not ship.
+  const left = graph.nodes.find((n) => TURBO_OPS.has(n.op));
+  if (left) throw new Error(`--portable has no standard-op form of ${left.op} (node '${left.name}')`);
   return { merges, biases };
 }
 
