@@ -277,48 +277,56 @@ export function optionMutation(r: Rand): string[] {
 }
 
 export function outputMutation(r: Rand): [string, (inDir: string, outDir: string, work: string) => { args: string[]; outDir?: string }] {
-  const op = pick(r, ['file', 'fifo', 'symlink', 'junk-dir', 'model-dir', 'empty-dir', 'input', 'inside-input', 'input-via-link', 'parent-is-file', 'parent-link-into-input']);
+  // 'model-dir' fifth, where it always was: the same seed picks the same cases.
+  const op = pick(r, [...OUTPUT_TARGETS.slice(0, 4), 'model-dir', ...OUTPUT_TARGETS.slice(4)]);
   return [
     op,
     (inDir, outDir, work) => {
       const force = r() < 0.7 ? ['--force'] : [];
-      switch (op) {
-        case 'file':
-          fs.writeFileSync(outDir, 'precious');
-          break;
-        case 'fifo':
-          execFileSync('mkfifo', [outDir]);
-          break;
-        case 'symlink':
-          fs.mkdirSync(path.join(work, 'elsewhere'));
-          fs.symlinkSync(path.join(work, 'elsewhere'), outDir);
-          break;
-        case 'junk-dir':
-          fs.mkdirSync(outDir);
-          fs.writeFileSync(path.join(outDir, 'notes.txt'), 'mine');
-          break;
-        case 'model-dir':
-          fs.mkdirSync(outDir);
-          for (const f of MODEL_FILES) fs.copyFileSync(path.join(inDir, f), path.join(outDir, f));
-          break;
-        case 'empty-dir':
-          fs.mkdirSync(outDir);
-          break;
-        case 'input':
-          return { args: force, outDir: inDir };
-        case 'inside-input':
-          return { args: force, outDir: path.join(inDir, 'out') };
-        case 'input-via-link':
-          fs.symlinkSync(inDir, outDir);
-          return { args: force, outDir: inDir };
-        case 'parent-is-file':
-          fs.writeFileSync(path.join(work, 'plain'), '');
-          return { args: force, outDir: path.join(work, 'plain', 'out') };
-        case 'parent-link-into-input':
-          fs.symlinkSync(inDir, path.join(work, 'into'));
-          return { args: force, outDir: path.join(work, 'into', 'out') };
-      }
+      if (op !== 'model-dir') return prepareOutputTarget(op, inDir, outDir, work, force);
+      fs.mkdirSync(outDir);
+      for (const f of MODEL_FILES) fs.copyFileSync(path.join(inDir, f), path.join(outDir, f));
       return { args: force };
     },
   ];
+}
+
+/** What can stand at OUT_DIR before a conversion (the graph surface adds an existing model). */
+export const OUTPUT_TARGETS = ['file', 'fifo', 'symlink', 'junk-dir', 'empty-dir', 'input', 'inside-input', 'input-via-link', 'parent-is-file', 'parent-link-into-input'] as const;
+
+/** Puts `op` in place at OUT_DIR; the OUT_DIR the CLI is then given, when it is not `outDir`. */
+export function prepareOutputTarget(op: string, inDir: string, outDir: string, work: string, force: string[]): { args: string[]; outDir?: string } {
+  switch (op) {
+    case 'file':
+      fs.writeFileSync(outDir, 'precious');
+      break;
+    case 'fifo':
+      execFileSync('mkfifo', [outDir]);
+      break;
+    case 'symlink':
+      fs.mkdirSync(path.join(work, 'elsewhere'));
+      fs.symlinkSync(path.join(work, 'elsewhere'), outDir);
+      break;
+    case 'junk-dir':
+      fs.mkdirSync(outDir);
+      fs.writeFileSync(path.join(outDir, 'notes.txt'), 'mine');
+      break;
+    case 'empty-dir':
+      fs.mkdirSync(outDir);
+      break;
+    case 'input':
+      return { args: force, outDir: inDir };
+    case 'inside-input':
+      return { args: force, outDir: path.join(inDir, 'out') };
+    case 'input-via-link':
+      fs.symlinkSync(inDir, outDir);
+      return { args: force, outDir: inDir };
+    case 'parent-is-file':
+      fs.writeFileSync(path.join(work, 'plain'), '');
+      return { args: force, outDir: path.join(work, 'plain', 'out') };
+    case 'parent-link-into-input':
+      fs.symlinkSync(inDir, path.join(work, 'into'));
+      return { args: force, outDir: path.join(work, 'into', 'out') };
+  }
+  return { args: force };
 }

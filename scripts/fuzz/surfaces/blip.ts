@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../../../src/paths';
 import { mulberry32 as mulberry } from '../../../src/rng';
-import { CANARY_FILE, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, linkToCanary, pick } from '../mutations';
+import { CANARY_FILE, OUTPUT_TARGETS, Rand, bytesMutation, editJson, fieldMutation, fileMutation, int, jsonValueMutation, linkToCanary, pick, prepareOutputTarget } from '../mutations';
 import { copyTree, seededCases } from '../seeded';
 import type { Prepared, Surface, SurfaceCase } from '../surface_run';
 
@@ -122,46 +122,9 @@ function partsMutation(r: Rand, tasks: readonly Task[]): [string, (inDir: string
 
 /** OUT_DIR of a conversion: what is there before, and whether --force is given. */
 function outputMutation(r: Rand): [string, (inDir: string, outDir: string, work: string) => { args: string[]; outDir?: string }] {
-  const op = pick(r, ['file', 'fifo', 'symlink', 'junk-dir', 'empty-dir', 'input', 'inside-input', 'input-via-link', 'parent-is-file', 'parent-link-into-input']);
+  const op = pick(r, OUTPUT_TARGETS);
   const force = r() < 0.7 ? ['--force'] : [];
-  return [
-    `${op}${force.length ? ' --force' : ''}`,
-    (inDir, outDir, work) => {
-      switch (op) {
-        case 'file':
-          fs.writeFileSync(outDir, 'precious');
-          break;
-        case 'fifo':
-          execFileSync('mkfifo', [outDir]);
-          break;
-        case 'symlink':
-          fs.mkdirSync(path.join(work, 'elsewhere'));
-          fs.symlinkSync(path.join(work, 'elsewhere'), outDir);
-          break;
-        case 'junk-dir':
-          fs.mkdirSync(outDir);
-          fs.writeFileSync(path.join(outDir, 'notes.txt'), 'mine');
-          break;
-        case 'empty-dir':
-          fs.mkdirSync(outDir);
-          break;
-        case 'input':
-          return { args: force, outDir: inDir };
-        case 'inside-input':
-          return { args: force, outDir: path.join(inDir, 'out') };
-        case 'input-via-link':
-          fs.symlinkSync(inDir, outDir);
-          return { args: force, outDir: inDir };
-        case 'parent-is-file':
-          fs.writeFileSync(path.join(work, 'plain'), '');
-          return { args: force, outDir: path.join(work, 'plain', 'out') };
-        case 'parent-link-into-input':
-          fs.symlinkSync(inDir, path.join(work, 'into'));
-          return { args: force, outDir: path.join(work, 'into', 'out') };
-      }
-      return { args: force };
-    },
-  ];
+  return [`${op}${force.length ? ' --force' : ''}`, (inDir, outDir, work) => prepareOutputTarget(op, inDir, outDir, work, force)];
 }
 
 /** A complete conversion: the top files are real files that parse (the follow-up load checks the rest). */
