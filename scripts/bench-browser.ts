@@ -1,4 +1,4 @@
-// npm run bench:browser [-- --batch 1 --runs 5]
+// npm run bench:browser [-- --batch 1 --runs 5 --backends wasm,webgl,webgpu --passes warm,warmup]
 // ViT-Tiny original vs Turbo (r = 16, alpha = 5) in headless Chromium (Debian's, SwiftShader for
 // webgl and webgpu: a CPU rendering GPU, so absolute times are not a real GPU's) per backend; on
 // webgl and webgpu the Turbo model with the fused GPU kernels and with the composite (read-back). Each
@@ -17,6 +17,9 @@ async function main(args: string[]): Promise<void> {
   const arg = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
   const batch = arg('--batch', 1);
   const runs = arg('--runs', 5);
+  const list = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def).split(',');
+  const backends = list('--backends', 'wasm,webgl,webgpu');
+  const passes = list('--passes', 'warm,warmup');
   const root = packageRoot();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-bench-browser-'));
   const turbo = path.join(tmp, 'turbo');
@@ -46,7 +49,8 @@ async function main(args: string[]): Promise<void> {
   ];
   try {
     for (const warm of [false, true]) {
-      for (const [backend, model, kernels, matching, label] of configs) {
+      if (!passes.includes(warm ? 'warmup' : 'warm')) continue;
+      for (const [backend, model, kernels, matching, label] of configs.filter((c) => backends.includes(c[0]))) {
         const page = await browser.newPage();
         await page.goto(`${server.url}/`);
         await page.waitForFunction(() => window.turboPage !== undefined);
@@ -66,7 +70,7 @@ async function main(args: string[]): Promise<void> {
       }
     }
     // The merge's own time per block (ViT-Tiny's first block, r = 16), fused GPU kernel vs composite.
-    for (const backend of ['webgl', 'webgpu']) {
+    for (const backend of ['webgl', 'webgpu'].filter((b) => backends.includes(b))) {
       const page = await browser.newPage();
       await page.goto(`${server.url}/`);
       await page.waitForFunction(() => window.turboPage !== undefined);
