@@ -9,7 +9,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { loadBlip } from '../../src/blip/load';
 import { buildProgram } from '../../src/cli/blip-turbo';
-import { runProgram } from '../../src/cli/run';
+import { runCliInProcess } from '../helpers/cli';
 import { TurboInputError } from '../../src/errors';
 import { loadTurboModel } from '../../src/runtime/load';
 import { dirHash } from '../helpers/dir_hash';
@@ -23,19 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`blip-turbo ${args.join(' ')} did not finish in ${HANG_MS} ms`)), HANG_MS);
-  });
-  try {
-    const code = await Promise.race([runProgram(buildProgram(() => undefined), args, { err: (s) => (err += s) }), hang]);
-    return { code, err };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const cli = (...args: string[]) => runCliInProcess(buildProgram(() => undefined), args, HANG_MS);
 
 /** Exit 1 and exactly "error: <file>: <problem...>" on one line, no stack, no internal error. */
 function expectRefused(r: { code: number; err: string }, file: string, problem: string | RegExp) {

@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
-import { runProgram } from '../../src/cli/run';
+import { runCliInProcess } from '../helpers/cli';
 import { convertWithTurbo } from '../../src/convert';
 import { graphToArtifacts, readGraphModel, writeGraphModel } from '../../src/graph/model_io';
 import { registerTurboOps } from '../../src/ops/register';
@@ -34,19 +34,7 @@ afterEach(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`convert-with-turbo ${args.join(' ')} did not finish in ${HANG_MS} ms`)), HANG_MS);
-  });
-  try {
-    const code = await Promise.race([runProgram(buildProgram(), args, { err: (s) => (err += s) }), hang]);
-    return { code, err };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const cli = (...args: string[]) => runCliInProcess(buildProgram(), args, HANG_MS);
 
 function expectRefused(r: { code: number; err: string }, ...parts: string[]) {
   expect(r.code).not.toBe(0);

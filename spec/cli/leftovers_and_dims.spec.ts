@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildProgram } from '../../src/cli/convert-with-turbo';
-import { runProgram } from '../../src/cli/run';
+import { runCliInProcess } from '../helpers/cli';
 import { HF_FIXTURES } from '../hf/hf_fixture';
 import { dirHash } from '../helpers/dir_hash';
 
@@ -23,11 +23,7 @@ afterEach(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function cli(...args: string[]): Promise<{ code: number; err: string }> {
-  let err = '';
-  const code = await runProgram(buildProgram(), args, { err: (s) => (err += s) });
-  return { code, err };
-}
+const cli = (...args: string[]) => runCliInProcess(buildProgram(), args);
 
 /** The pid of a process that has exited (and been reaped), so kill(pid, 0) says ESRCH. */
 function deadPid(): number {
