@@ -2,6 +2,8 @@
 // its loaded networks), asked one request at a time over IPC. Used by bench-native and
 // bench-savedmodel.
 import { ChildProcess, fork } from 'child_process';
+import { timeOnce } from '../../src/runtime/timing';
+import { Runner } from './runners';
 
 export type WorkerReply = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -36,4 +38,39 @@ export class BenchWorker<Req extends object, E extends string = string> {
   stop(): void {
     this.child.kill();
   }
+}
+
+/** What a runner worker is asked after loading: time one run of a network, or drop them all. */
+export type RunnerRequest<Load extends { cmd: 'load' }> = Load | { cmd: 'run'; variant: number; batch: number; keepOutput: boolean } | { cmd: 'unload' };
+
+/**
+ * The child side of a runner worker (bench-route, bench-savedmodel): `load` builds the networks a
+ * load request names and describes the engine; each run is timed by the one timing harness.
+ */
+export function serveRunners<Load extends { cmd: 'load' }>(load: (req: Load) => Promise<{ runners: Runner[]; engine: string }>): void {
+  let runners: Runner[] = [];
+  const unload = async () => {
+    for (const r of runners) await r.dispose();
+    runners = [];
+  };
+  process.on('message', async (req: RunnerRequest<Load>) => {
+    let reply: WorkerReply;
+    try {
+      if (req.cmd === 'load') {
+        await unload();
+        const loaded = await load(req as Load);
+        runners = loaded.runners;
+        reply = { ok: true, value: loaded.engine };
+      } else if (req.cmd === 'run') {
+        const t = await timeOnce(() => runners[req.variant].run(req.batch));
+        reply = { ok: true, value: { wallMs: t.wallMs, cpuMs: t.cpuMs, output: req.keepOutput ? Array.from(t.value) : undefined } };
+      } else {
+        await unload();
+        reply = { ok: true, value: null };
+      }
+    } catch (e) {
+      reply = { ok: false, error: (e as Error).message.split('\n')[0] };
+    }
+    process.send!(reply);
+  });
 }

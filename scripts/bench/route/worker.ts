@@ -6,25 +6,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../../../src/runtime/backend';
 import { TurboRoute, loadTurboModel } from '../../../src/runtime/load';
-import { timeOnce } from '../../../src/runtime/timing';
 import { readInputs } from '../inputs';
 import { loadOrt, ortRunner } from '../onnx';
 import { Runner, TfjsRunner } from '../runners';
+import { RunnerRequest, serveRunners } from '../worker_process';
 
 export type RouteEngine = TurboRoute | 'onnxruntime';
-export type RouteRequest = { cmd: 'load'; files: string[]; threads: number } | { cmd: 'run'; variant: number; batch: number; keepOutput: boolean } | { cmd: 'unload' };
+export type RouteRequest = RunnerRequest<{ cmd: 'load'; files: string[]; threads: number }>;
 
 const engine = process.argv[2] as RouteEngine;
 const inputs = readInputs();
-let runners: Runner[] = [];
 
-async function load(files: string[], threads: number): Promise<string> {
-  await unload();
+serveRunners<{ cmd: 'load'; files: string[]; threads: number }>(async ({ files, threads }) => {
+  const runners: Runner[] = [];
   if (engine === 'onnxruntime') {
     const { ort, version, why } = await loadOrt();
     if (!ort) throw new Error(why);
     for (const f of files) runners.push(await ortRunner(ort, f, f, threads, inputs));
-    return `onnxruntime-node ${version}`;
+    return { runners, engine: `onnxruntime-node ${version}` };
   }
   await useBackend('tensorflow');
   for (const f of files) {
@@ -33,28 +32,5 @@ async function load(files: string[], threads: number): Promise<string> {
     runners.push(new TfjsRunner(f, model, inputs));
   }
   const binding = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding;
-  return `TensorFlow ${binding.TF_Version} (tfjs-node), TF_ENABLE_ONEDNN_OPTS=${process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset'}`;
-}
-
-async function unload(): Promise<void> {
-  for (const r of runners) await r.dispose();
-  runners = [];
-}
-
-process.on('message', async (req: RouteRequest) => {
-  let reply;
-  try {
-    if (req.cmd === 'load') reply = { ok: true, value: await load(req.files, req.threads) };
-    else if (req.cmd === 'run') {
-      const t = await timeOnce(() => runners[req.variant].run(req.batch));
-      reply = { ok: true, value: { wallMs: t.wallMs, cpuMs: t.cpuMs, output: req.keepOutput ? Array.from(t.value) : undefined } };
-    } else {
-      await unload();
-      reply = { ok: true, value: null };
-    }
-  } catch (e) {
-    reply = { ok: false, error: (e as Error).message.split('\n')[0] };
-  }
-  process.send!(reply);
+  return { runners, engine: `TensorFlow ${binding.TF_Version} (tfjs-node), TF_ENABLE_ONEDNN_OPTS=${process.env.TF_ENABLE_ONEDNN_OPTS ?? 'unset'}` };
 });
-

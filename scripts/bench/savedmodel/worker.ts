@@ -11,15 +11,13 @@ import { TurboSavedModel, loadTurboSavedModel } from '../../../src/savedmodel/lo
 import { IMAGE, readInputs } from '../inputs';
 import { loadOrt, ortRunner } from '../onnx';
 import { Runner } from '../runners';
-import { timeOnce } from '../../../src/runtime/timing';
+import { RunnerRequest, serveRunners } from '../worker_process';
 
 export type SmEngine = 'savedmodel' | 'onnxruntime';
-export type SmRequest = { cmd: 'load'; files: string[] } | { cmd: 'run'; variant: number; batch: number; keepOutput: boolean } | { cmd: 'unload' };
-export type SmReply = { ok: true; value: unknown } | { ok: false; error: string };
+export type SmRequest = RunnerRequest<{ cmd: 'load'; files: string[] }>;
 
 const engine = process.argv[2] as SmEngine;
 const inputs = readInputs();
-let runners: Runner[] = [];
 
 function savedModelRunner(label: string, model: TurboSavedModel): Runner {
   const feeds = new Map<number, tf.Tensor>();
@@ -40,39 +38,20 @@ function savedModelRunner(label: string, model: TurboSavedModel): Runner {
   };
 }
 
-async function load(files: string[]): Promise<string> {
-  await unload();
+serveRunners<{ cmd: 'load'; files: string[] }>(async ({ files }) => {
+  const runners: Runner[] = [];
   if (engine === 'onnxruntime') {
     const { ort, version, why } = await loadOrt();
     if (!ort) throw new Error(why);
     for (const f of files) runners.push(await ortRunner(ort, f, f, 1, inputs));
-    return `onnxruntime-node ${version}, 1 thread (intraOpNumThreads 1, sequential)`;
+    return { runners, engine: `onnxruntime-node ${version}, 1 thread (intraOpNumThreads 1, sequential)` };
   }
   await useBackend('tensorflow');
   for (const f of files) runners.push(savedModelRunner(f, await loadTurboSavedModel(f)));
   const binding = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding;
   const lib = loadTurboOpLibrary();
-  return `TensorFlow ${binding.TF_Version} through tfjs-node 4.22.0 (tf.node.loadSavedModel), 1 thread (TF_NUM_INTRAOP_THREADS=1, TF_NUM_INTEROP_THREADS=1)${lib.loaded ? ', Turbo op library loaded' : ''}`;
-}
-
-async function unload(): Promise<void> {
-  for (const r of runners) await r.dispose();
-  runners = [];
-}
-
-process.on('message', async (req: SmRequest) => {
-  let reply: SmReply;
-  try {
-    if (req.cmd === 'load') reply = { ok: true, value: await load(req.files) };
-    else if (req.cmd === 'run') {
-      const t = await timeOnce(() => runners[req.variant].run(req.batch));
-      reply = { ok: true, value: { wallMs: t.wallMs, cpuMs: t.cpuMs, output: req.keepOutput ? Array.from(t.value) : undefined } };
-    } else {
-      await unload();
-      reply = { ok: true, value: null };
-    }
-  } catch (e) {
-    reply = { ok: false, error: (e as Error).message.split('\n')[0] };
-  }
-  process.send!(reply);
+  return {
+    runners,
+    engine: `TensorFlow ${binding.TF_Version} through tfjs-node 4.22.0 (tf.node.loadSavedModel), 1 thread (TF_NUM_INTRAOP_THREADS=1, TF_NUM_INTEROP_THREADS=1)${lib.loaded ? ', Turbo op library loaded' : ''}`,
+  };
 });
