@@ -5,12 +5,10 @@
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { TurboInputError } from './errors';
-import { MAX_BYTES, parseJsonText, readRegularFile } from './graph/safe_read';
+import { parseJsonText, readWholeFile } from './graph/safe_read';
 import { checkPreprocessing } from './image/preprocessing';
 
 export const SIDECAR_FILES = ['preprocessing.json', 'imagenet-classes.txt', 'labels.txt'] as const;
-
-const MAX_SIDECAR_BYTES = MAX_BYTES.sidecar;
 
 /** The sidecar files present in `modelDir`, by name. */
 export async function readSidecars(modelDir: string): Promise<Record<string, Uint8Array>> {
@@ -21,8 +19,7 @@ export async function readSidecars(modelDir: string): Promise<Record<string, Uin
     if (!st) continue;
     if (st.isSymbolicLink()) throw new TurboInputError(file, 'is a symlink; sidecar files must be regular files in the model directory');
     // Opened without blocking and checked with fstat: a file swapped for a FIFO since lstat cannot hang us.
-    const { data, size } = await readRegularFile(file, MAX_SIDECAR_BYTES + 1);
-    if (size > MAX_SIDECAR_BYTES) throw new TurboInputError(file, `is ${size} bytes, more than a ${name} can need (${MAX_SIDECAR_BYTES})`);
+    const data = await readWholeFile(file, 'sidecar');
     // Copied into a model users will preprocess with: refused here, not by their first image.
     if (name === 'preprocessing.json') checkPreprocessing(parseJsonText(data.toString('utf8'), file), file);
     out[name] = data;

@@ -3,6 +3,7 @@
 // has no decoder of its own, and preprocess() (src/image/preprocess_web.ts) targets ViT's crop.
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { TurboInputError } from '../errors';
+import { parseJsonText } from '../json_text';
 import type { ModelJson } from '../graph/types';
 import { loadTurboModel } from '../runtime/load_web';
 import { BlipConfig, BlipModel, BlipTask, checkConfigAgainstGraph, checkPartInterface, loadTaskGraphs, parseBlipConfig, signatureFacts } from './model';
@@ -11,12 +12,7 @@ import { BlipTokenizer } from './tokenizer';
 async function fetchJson(url: string): Promise<unknown> {
   const res = await fetch(url);
   if (!res.ok) throw new TurboInputError(url, `HTTP ${res.status}`);
-  try {
-    return await res.json();
-  } catch {
-    // The parser's message quotes the body's first bytes; say only what is wrong.
-    throw new TurboInputError(url, 'not valid JSON');
-  }
+  return parseJsonText(await res.text(), url);
 }
 
 /** A task's graph, refused (and disposed) when config.json contradicts what its signature fixes. */

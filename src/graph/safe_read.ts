@@ -8,6 +8,9 @@ import { constants } from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { ManifestError, TurboInputError } from '../errors';
+import { parseJsonText } from '../json_text';
+
+export { parseJsonText };
 
 /** Larger than any real model.json (ViT-L's topology is ~1 MB; BLIP's full graphs a few MB). */
 export const MAX_MODEL_JSON_BYTES = 256 * 1024 * 1024;
@@ -145,19 +148,6 @@ const KIND_NAMES: Record<FileKind, string> = {
   opManifest: "the op library's manifest",
 };
 
-/**
- * JSON.parse with an error that never quotes the text: V8's messages carry the first bytes of the
- * input ("Unexpected token 'r', \"root:x:0:0\"..."), and the file may be a link to a secret.
- */
-export function parseJsonText(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const at = /at position (\d+)/.exec((e as Error).message);
-    const where = at ? ` at byte ${at[1]}` : text.trim() === '' ? ' (empty)' : ' (not a JSON document)';
-    throw new TurboInputError(file, `not valid JSON${where}`);
-  }
-}
 
 /** A JSON file of one kind: bounded regular-file read, then parseJsonText. */
 export async function readJsonFile(file: string, kind: FileKind, missing = 'not found'): Promise<unknown> {

@@ -2,6 +2,7 @@
 // tensor of 0-255 values → the model input [1, 3, crop, crop]. The pixels are read at their natural
 // size and resized in JS (preprocessing.ts), not by the canvas, whose resampling differs by browser.
 import * as tf from '@tensorflow/tfjs-core';
+import { parseJsonText } from '../json_text';
 import { Pixels, Preprocessing, checkPreprocessing, preprocessPixels } from './preprocessing';
 
 export { preprocessPixels };
@@ -21,7 +22,7 @@ export async function loadPreprocessing(modelUrl: string, init?: RequestInit): P
   const url = `${base}preprocessing.json`;
   const res = await fetch(url, init);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return checkPreprocessing(await res.json(), url);
+  return checkPreprocessing(parseJsonText(await res.text(), url), url);
 }
 
 /** One image → float32 [1, 3, crop, crop], normalised as the model's preprocessing.json says. */
