@@ -59,6 +59,48 @@ export function mergeShapes(plan: MergePlan) {
   };
 }
 
+/** One GPU backend's merge programs, each built from its output shape. */
+export interface MergePrograms<P> {
+  invNorms(shape: number[]): P;
+  cosines(shape: number[]): P;
+  /** `sources`: one invocation per source, for a backend that dispatches by it (webgpu). */
+  match(shape: number[], sources: number): P;
+  rank(shape: number[]): P;
+  assign(shape: number[]): P;
+  base(shape: number[]): P;
+  links(shape: number[]): P;
+  /** `sizes`: the new sizes instead of x; `hasSize`: the input carries sizes (else all 1). */
+  gather(shape: number[], sizes: boolean, hasSize: boolean): P;
+}
+
+/**
+ * The merge as the one sequence of programs every GPU backend runs (r' > 0): unit norms, pair
+ * cosines, best destination and E, ranks, the assignment, output bases and merge chains, then the
+ * size-weighted gathers of x and of the sizes. `run` dispatches a program on the backend,
+ * `release` frees an intermediate. Returns [x', size', assignment].
+ */
+export function runMergePrograms<P>(
+  plan: MergePlan,
+  programs: MergePrograms<P>,
+  run: (program: P, inputs: TensorInfo[], dtype: 'float32' | 'int32') => TensorInfo,
+  release: (t: TensorInfo) => void,
+  { x, metric, clsAttn, size }: { x: TensorInfo; metric: TensorInfo; clsAttn: TensorInfo; size?: TensorInfo },
+): TensorInfo[] {
+  const shapes = mergeShapes(plan);
+  const invNorms = run(programs.invNorms(shapes.invNorms), [metric], 'float32');
+  const cosines = run(programs.cosines(shapes.cosines), [metric, invNorms], 'float32');
+  const scores = run(programs.match(shapes.scores, plan.batch * plan.ns), [cosines, clsAttn], 'float32');
+  const ranks = run(programs.rank(shapes.ranks), [scores], 'int32');
+  const assignment = run(programs.assign(shapes.assignment), [scores, ranks], 'int32');
+  const bases = run(programs.base(shapes.bases), [ranks], 'int32');
+  const links = run(programs.links(shapes.links), [scores, ranks], 'int32');
+  const weights = size ? [size] : [];
+  const xOut = run(programs.gather(shapes.x, false, !!size), [x, ...weights, bases, links], 'float32');
+  const sizeOut = run(programs.gather(shapes.size, true, !!size), [...weights, bases, links], 'float32');
+  for (const t of [invNorms, cosines, scores, ranks, bases, links]) release(t);
+  return [xOut, sizeOut, assignment];
+}
+
 /** What identityMerge needs of a backend (webgl's and webgpu's both have it). */
 interface TensorMaker {
   incRef(dataId: object): void;

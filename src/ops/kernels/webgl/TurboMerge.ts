@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
 import { turboMergeKernel } from '../composite/TurboMerge';
-import { MergePlan, identityMerge, mergePlan, mergeShapes } from '../merge_plan';
+import { MergePlan, MergePrograms, identityMerge, mergePlan, runMergePrograms } from '../merge_plan';
 import { AssignProgram, BaseProgram, CosinesProgram, GatherMergeProgram, InvNormsProgram, LinksProgram, MatchProgram, RankProgram } from './merge_programs';
 import { TurboWebGLProgram, planUniformValues } from './program';
 import { withUnpacked } from './unpack';
@@ -22,22 +22,27 @@ const turboMerge: tf.KernelFunc = (args) => {
   return withUnpacked(gl, ordered, ([x, metric, clsAttn, size]) => merge(gl, plan, x, metric, clsAttn, size));
 };
 
+const PROGRAMS: MergePrograms<TurboWebGLProgram> = {
+  invNorms: (shape) => new InvNormsProgram(shape),
+  cosines: (shape) => new CosinesProgram(shape),
+  // One output element per source already: the invocation count is the shape's.
+  match: (shape) => new MatchProgram(shape),
+  rank: (shape) => new RankProgram(shape),
+  assign: (shape) => new AssignProgram(shape),
+  base: (shape) => new BaseProgram(shape),
+  links: (shape) => new LinksProgram(shape),
+  gather: (shape, sizes, hasSize) => new GatherMergeProgram(shape, sizes, hasSize),
+};
+
 function merge(gl: MathBackendWebGL, plan: MergePlan, x: tf.TensorInfo, metric: tf.TensorInfo, clsAttn: tf.TensorInfo, size?: tf.TensorInfo): tf.TensorInfo[] {
-  const shapes = mergeShapes(plan);
   const uniforms = planUniformValues(plan);
-  const run = (program: TurboWebGLProgram, ins: tf.TensorInfo[], dtype: 'float32' | 'int32') => gl.runWebGLProgram(program, ins, dtype, uniforms);
-  const invNorms = run(new InvNormsProgram(shapes.invNorms), [metric], 'float32');
-  const cosines = run(new CosinesProgram(shapes.cosines), [metric, invNorms], 'float32');
-  const scores = run(new MatchProgram(shapes.scores), [cosines, clsAttn], 'float32');
-  const ranks = run(new RankProgram(shapes.ranks), [scores], 'int32');
-  const assignment = run(new AssignProgram(shapes.assignment), [scores, ranks], 'int32');
-  const bases = run(new BaseProgram(shapes.bases), [ranks], 'int32');
-  const links = run(new LinksProgram(shapes.links), [scores, ranks], 'int32');
-  const weights = size ? [size] : [];
-  const xOut = run(new GatherMergeProgram(shapes.x, false, !!size), [x, ...weights, bases, links], 'float32');
-  const sizeOut = run(new GatherMergeProgram(shapes.size, true, !!size), [...weights, bases, links], 'float32');
-  for (const t of [invNorms, cosines, scores, ranks, bases, links]) gl.disposeIntermediateTensorInfo(t);
-  return [xOut, sizeOut, assignment];
+  return runMergePrograms(
+    plan,
+    PROGRAMS,
+    (program, ins, dtype) => gl.runWebGLProgram(program, ins, dtype, uniforms),
+    (t) => gl.disposeIntermediateTensorInfo(t),
+    { x, metric, clsAttn, size },
+  );
 }
 
 export const turboMergeConfig: tf.KernelConfig = { kernelName: TurboMerge, backendName: 'webgl', kernelFunc: turboMerge };

@@ -4,9 +4,21 @@
 import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
-import { identityMerge, mergePlan, mergeShapes } from '../merge_plan';
+import { MergePrograms, identityMerge, mergePlan, runMergePrograms } from '../merge_plan';
 import { AssignProgram, BaseProgram, CosinesProgram, GatherMergeProgram, InvNormsProgram, LinksProgram, MatchProgram, RankProgram } from './merge_programs';
 import { TurboWebGPUProgram, planUniforms } from './program';
+
+const PROGRAMS: MergePrograms<TurboWebGPUProgram> = {
+  invNorms: (shape) => new InvNormsProgram(shape),
+  cosines: (shape) => new CosinesProgram(shape),
+  // One invocation per source: it writes the (E, best j) pair.
+  match: (shape, sources) => new MatchProgram(shape, sources),
+  rank: (shape) => new RankProgram(shape),
+  assign: (shape) => new AssignProgram(shape),
+  base: (shape) => new BaseProgram(shape),
+  links: (shape) => new LinksProgram(shape),
+  gather: (shape, sizes, hasSize) => new GatherMergeProgram(shape, sizes, hasSize),
+};
 
 const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const gpu = backend as WebGPUBackend;
@@ -14,22 +26,13 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const plan = mergePlan(x.shape, metric.shape[2], attrs as unknown as TurboMergeAttrs);
   if (plan.r === 0) return identityMerge(gpu, x, size);
 
-  const shapes = mergeShapes(plan);
-  const run = (program: TurboWebGPUProgram, ins: TensorInfo[], dtype: 'float32' | 'int32') =>
-    gpu.runWebGPUProgram(program, ins, dtype, planUniforms(plan, program));
-  const invNorms = run(new InvNormsProgram(shapes.invNorms), [metric], 'float32');
-  const cosines = run(new CosinesProgram(shapes.cosines), [metric, invNorms], 'float32');
-  // One invocation per source: it writes the (E, best j) pair.
-  const scores = run(new MatchProgram(shapes.scores, plan.batch * plan.ns), [cosines, clsAttn], 'float32');
-  const ranks = run(new RankProgram(shapes.ranks), [scores], 'int32');
-  const assignment = run(new AssignProgram(shapes.assignment), [scores, ranks], 'int32');
-  const bases = run(new BaseProgram(shapes.bases), [ranks], 'int32');
-  const links = run(new LinksProgram(shapes.links), [scores, ranks], 'int32');
-  const weights = size ? [size] : [];
-  const xOut = run(new GatherMergeProgram(shapes.x, false, !!size), [x, ...weights, bases, links], 'float32');
-  const sizeOut = run(new GatherMergeProgram(shapes.size, true, !!size), [...weights, bases, links], 'float32');
-  for (const t of [invNorms, cosines, scores, ranks, bases, links]) gpu.disposeData(t.dataId);
-  return [xOut, sizeOut, assignment];
+  return runMergePrograms(
+    plan,
+    PROGRAMS,
+    (program, ins, dtype) => gpu.runWebGPUProgram(program, ins, dtype, planUniforms(plan, program)),
+    (t) => gpu.disposeData(t.dataId),
+    { x, metric, clsAttn, size },
+  );
 };
 
 export const turboMergeConfig: KernelConfig = { kernelName: TurboMerge, backendName: 'webgpu', kernelFunc: turboMerge };
