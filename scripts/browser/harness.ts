@@ -17,25 +17,31 @@ export function chromiumPath(): string {
   return exe;
 }
 
-// The machine has no network and no GPU: no background connections, and SwiftShader (CPU) behind
-// WebGL (ANGLE) and WebGPU (Vulkan).
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-];
+// The machine has no network: no background connections.
+const QUIET = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: FLAGS });
+/**
+ * 'swiftshader' (the default): SwiftShader (CPU) named behind WebGL (ANGLE) and WebGPU (Vulkan), as
+ * the tests and benchmarks run. 'plain': only the flags a web developer passes to get WebGPU
+ * (--enable-unsafe-webgpu), Chromium picking its adapter itself.
+ */
+export type ChromiumFlags = 'swiftshader' | 'plain';
+
+const FLAGS: Record<ChromiumFlags, string[]> = {
+  swiftshader: [
+    ...QUIET,
+    '--use-angle=swiftshader',
+    '--enable-unsafe-swiftshader',
+    '--enable-unsafe-webgpu',
+    '--enable-features=Vulkan',
+    '--use-vulkan=swiftshader',
+    '--use-webgpu-adapter=swiftshader',
+  ],
+  plain: [...QUIET, '--enable-unsafe-webgpu'],
+};
+
+export async function launchChromium(flags: ChromiumFlags = 'swiftshader'): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: FLAGS[flags] });
 }
 
 const TYPES: Record<string, string> = {
