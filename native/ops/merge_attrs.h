@@ -11,7 +11,8 @@
 namespace turbo {
 
 struct MergeAttrs {
-  int64_t r = 0, layer = 0, protected_tokens = 1, r_threshold = 0;
+  int64_t r = 0, layer = 0, protected_tokens = 1, r_threshold = 0, score = kScoreTurbo, merge_mode = kMergeMean;
+  float margin = 0.5f;
   double c = 0;  // 30 * alpha * beta^|gamma - layer|
 
   explicit MergeAttrs(tensorflow::OpKernelConstruction* ctx) {
@@ -23,6 +24,13 @@ struct MergeAttrs {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("layer", &layer));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("protected_tokens", &protected_tokens));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("r_threshold", &r_threshold));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("score", &score));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("merge_mode", &merge_mode));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("margin", &margin));
+    OP_REQUIRES(ctx, score == kScoreTurbo || score == kScorePitome,
+                tensorflow::errors::InvalidArgument("turboMerge: score = ", score, " is not one of 'turbo' (0), 'pitome' (1)"));
+    OP_REQUIRES(ctx, merge_mode == kMergeMean || merge_mode == kMergeMlerp,
+                tensorflow::errors::InvalidArgument("turboMerge: merge = ", merge_mode, " is not one of 'mean' (0), 'mlerp' (1)"));
     // No model has this many tokens; an edited graph asking for more is refused, not clamped.
     for (auto [name, v] : {std::pair<const char*, int64_t>{"r", r}, {"protected_tokens", protected_tokens},
                            {"r_threshold", r_threshold}}) {
@@ -30,7 +38,7 @@ struct MergeAttrs {
                   tensorflow::errors::InvalidArgument("turboMerge: ", name, " = ", v, " is out of range (at most ",
                                                       kMaxTokens, ")"));
     }
-    for (auto [name, v] : {std::pair<const char*, float>{"alpha", alpha}, {"beta", beta}, {"gamma", gamma}}) {
+    for (auto [name, v] : {std::pair<const char*, float>{"alpha", alpha}, {"beta", beta}, {"gamma", gamma}, {"margin", margin}}) {
       OP_REQUIRES(ctx, std::isfinite(v), tensorflow::errors::InvalidArgument("turboMerge: ", name, " must be finite, got ", v));
     }
     c = MergeWeight(alpha, beta, gamma, static_cast<double>(layer));

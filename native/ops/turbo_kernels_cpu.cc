@@ -25,9 +25,9 @@ class TurboMergeCpuOp : public OpKernel {
     const float* size = s.has_size ? ctx->input(3).flat<float>().data() : nullptr;
     int32_t* dest = assignment->flat<int32>().data();
     turbo::BipartiteMatch(ctx->input(1).flat<float>().data(), ctx->input(2).flat<float>().data(), s.batch, s.n, s.d,
-                          {s.r, attrs_.c, attrs_.protected_tokens}, dest);
+                          {s.r, attrs_.c, attrs_.protected_tokens, attrs_.score, attrs_.margin}, dest);
     turbo::MergeWeighted(x.flat<float>().data(), size, dest, s.batch, s.n, s.n_out, s.channels,
-                         x_out->flat<float>().data(), size_out->flat<float>().data());
+                         x_out->flat<float>().data(), size_out->flat<float>().data(), attrs_.merge_mode);
   }
 
  private:

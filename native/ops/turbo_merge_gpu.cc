@@ -15,7 +15,13 @@ namespace tensorflow {
 
 class TurboMergeGpuOp : public OpKernel {
  public:
-  explicit TurboMergeGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx), attrs_(ctx) {}
+  explicit TurboMergeGpuOp(OpKernelConstruction* ctx) : OpKernel(ctx), attrs_(ctx) {
+    // The CUDA kernels compute Turbo's score and the mean only; other choices are refused, not run as Turbo.
+    OP_REQUIRES(ctx, attrs_.score == turbo::kScoreTurbo && attrs_.merge_mode == turbo::kMergeMean,
+                errors::Unimplemented("TurboMerge on the GPU: only score 'turbo' with merge 'mean'; got score ",
+                                      attrs_.score, ", merge ", attrs_.merge_mode,
+                                      " (run on the CPU device or convert with --score turbo --merge mean)"));
+  }
 
   void Compute(OpKernelContext* ctx) override {
     turbo::MergeShapes s;

@@ -86,6 +86,9 @@ REGISTER_OP("TurboMerge")
     .Attr("layer: int >= 0 = 0")
     .Attr("protected_tokens: int >= 0 = 1")
     .Attr("r_threshold: int >= 0 = 0")
+    .Attr("score: int = 0")
+    .Attr("merge_mode: int = 0")
+    .Attr("margin: float = 0.5")
     .Output("x_merged: float")
     .Output("size_merged: float")
     .Output("assignment: int32")
@@ -96,6 +99,8 @@ x [B, N, C], metric [B, N, d] (head-averaged keys), cls_attn [B, N] (head-averag
 attention), size [B, N] (N = 1) or all ones (N = 0) -> x_merged [B, N - r, C], size_merged
 [B, N - r], assignment [B, N] (the output index of every input token). r is clamped to
 floor((N - protected_tokens) / 2) and is 0 when N < r_threshold; c = 30 alpha beta^|gamma - layer|.
+score: 0 Turbo's informativity (alpha 0 = ToMe), 1 PiToMe's energy mean_j ELU(cos - margin).
+merge_mode: 0 size-weighted mean, 1 MLERP (the mean rescaled to its largest member norm).
 )doc");
 
 REGISTER_OP("TurboPropAttnBias")

@@ -97,11 +97,61 @@ TURBO_HD inline bool RanksBefore(double score_a, int64_t a, double score_b, int6
   return ka > kb || (ka == kb && a < b);
 }
 
+// Token selection (src/ops/kernel_names.ts MERGE_SCORES) and merge arithmetic (MERGE_MODES), by graph code.
+enum Score : int64_t { kScoreTurbo = 0, kScorePitome = 1 };
+enum MergeMode : int64_t { kMergeMean = 0, kMergeMlerp = 1 };
+
 struct MatchParams {
   int64_t r;  // already clamped (EffectiveR); 0 = identity
   double c;   // class-token attention weight (MergeWeight); 0 = ToMe
   int64_t protected_tokens;
+  int64_t score = kScoreTurbo;
+  float margin = 0.5f;  // PiToMe's energy margin (float32, as the graph attr stores it)
 };
+
+// PiToMe (the TS pitomeMatch, docs/ALGORITHM.md): energy E_i = mean_j ELU(cos(i, j) - margin) over
+// the t = n - p unprotected tokens, itself included; the 2r highest, by rank k, are sources (even k)
+// and destinations (odd k); every source merges into its most similar destination (first on ties).
+// Output: protected tokens, the other t - 2r in descending-energy order, the destinations by rank.
+inline int64_t PitomeMatch(const float* metric, int64_t batch, int64_t n, int64_t d, const MatchParams& params,
+                           int32_t* dest) {
+  const int64_t r = params.r, p = params.protected_tokens, t = n - p;
+  const double m = static_cast<double>(params.margin);
+  std::vector<double> unit(t * d), energy(t);
+  std::vector<int32_t> order(t);
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* rows = metric + (b * n + p) * d;
+    for (int64_t i = 0; i < t; ++i) UnitRow(rows + i * d, d, &unit[i * d]);
+    for (int64_t i = 0; i < t; ++i) {
+      double e = 0;
+      for (int64_t j = 0; j < t; ++j) {
+        const double v = Dot4(&unit[i * d], &unit[j * d], d) - m;
+        e += v > 0 ? v : expm1(v);
+      }
+      energy[i] = e / static_cast<double>(t);
+    }
+    for (int64_t k = 0; k < t; ++k) order[k] = static_cast<int32_t>(k);
+    std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return RanksBefore(energy[x], x, energy[y], y); });
+    int32_t* row = dest + b * n;
+    for (int64_t i = 0; i < p; ++i) row[i] = static_cast<int32_t>(i);
+    for (int64_t k = 2 * r; k < t; ++k) row[p + order[k]] = static_cast<int32_t>(p + k - 2 * r);
+    const int64_t dst_base = p + t - 2 * r;
+    for (int64_t j = 0; j < r; ++j) row[p + order[2 * j + 1]] = static_cast<int32_t>(dst_base + j);
+    for (int64_t a = 0; a < r; ++a) {
+      double best_cos = -static_cast<double>(INFINITY);
+      int32_t best_j = 0;
+      for (int64_t j = 0; j < r; ++j) {
+        const double cos = Dot4(&unit[order[2 * a] * d], &unit[order[2 * j + 1] * d], d);
+        if (cos > best_cos) {
+          best_cos = cos;
+          best_j = static_cast<int32_t>(j);
+        }
+      }
+      row[p + order[2 * a]] = static_cast<int32_t>(dst_base + best_j);
+    }
+  }
+  return n - r;
+}
 
 // dest [batch, n] (output index of every input token) for metric [batch, n, d] and
 // cls_attn [batch, n]. Output order: protected tokens, unmerged sources (original order when
@@ -115,6 +165,7 @@ inline int64_t BipartiteMatch(const float* metric, const float* cls_attn, int64_
       for (int64_t i = 0; i < n; ++i) dest[b * n + i] = static_cast<int32_t>(i);
     return n;
   }
+  if (params.score == kScorePitome) return PitomeMatch(metric, batch, n, d, params, dest);
   std::vector<int32_t> src_idx, dst_idx;
   SplitTokens(n, p, &src_idx, &dst_idx);
   const int64_t ns = static_cast<int64_t>(src_idx.size()), nd = static_cast<int64_t>(dst_idx.size());
@@ -155,12 +206,16 @@ inline int64_t BipartiteMatch(const float* metric, const float* cls_attn, int64_
 
 // Size-weighted merge: x [batch, n, C], size [batch, n] or null (all 1) -> x_out [batch, n_out, C],
 // size_out [batch, n_out]. Sums x*size and size per output token in float64 in input order, then
-// multiplies by 1/sum; an output only one token went to is copied bit-exact.
+// multiplies by 1/sum; an output only one token went to is copied bit-exact. kMergeMlerp rescales a
+// merged mean to the largest norm among its members, mean * max|x_i| / max(|mean|, 1e-12) (the TS
+// mergeWeighted, same operation order).
 inline void MergeWeighted(const float* x, const float* size, const int32_t* dest, int64_t batch, int64_t n,
-                          int64_t n_out, int64_t channels, float* x_out, float* size_out) {
+                          int64_t n_out, int64_t channels, float* x_out, float* size_out,
+                          int64_t mode = kMergeMean) {
   const int64_t C = channels;
+  const bool mlerp = mode == kMergeMlerp;
   std::vector<int32_t> members(n_out), slot(n_out);
-  std::vector<double> size_sum(n_out), acc;
+  std::vector<double> size_sum(n_out), acc, max_norm;
   for (int64_t b = 0; b < batch; ++b) {
     std::fill(members.begin(), members.end(), 0);
     std::fill(size_sum.begin(), size_sum.end(), 0.0);
@@ -172,6 +227,7 @@ inline void MergeWeighted(const float* x, const float* size, const int32_t* dest
     int32_t merged = 0;
     for (int64_t o = 0; o < n_out; ++o) slot[o] = members[o] > 1 ? merged++ : -1;
     acc.assign(static_cast<size_t>(merged) * C, 0.0);
+    max_norm.assign(mlerp ? static_cast<size_t>(merged) : 0, 0.0);
     for (int64_t i = 0; i < n; ++i) {
       const int32_t o = dest[b * n + i];
       const float* xi = x + (b * n + i) * C;
@@ -181,15 +237,34 @@ inline void MergeWeighted(const float* x, const float* size, const int32_t* dest
         const double s = size ? static_cast<double>(size[b * n + i]) : 1.0;
         double* row = &acc[static_cast<size_t>(slot[o]) * C];
         for (int64_t k = 0; k < C; ++k) row[k] += TURBO_DMUL(static_cast<double>(xi[k]), s);
+        if (mlerp) {
+          double q = 0;
+          for (int64_t k = 0; k < C; ++k) q += TURBO_DMUL(static_cast<double>(xi[k]), static_cast<double>(xi[k]));
+          const double norm = sqrt(q);
+          double& best = max_norm[static_cast<size_t>(slot[o])];
+          // Math.max: NaN wins.
+          best = (norm != norm || best != best) ? NAN : (norm > best ? norm : best);
+        }
       }
     }
     for (int64_t o = 0; o < n_out; ++o) {
       size_out[b * n_out + o] = static_cast<float>(size_sum[o]);
       if (slot[o] < 0) continue;
       const double inv = 1.0 / size_sum[o];
-      const double* row = &acc[static_cast<size_t>(slot[o]) * C];
+      double* row = &acc[static_cast<size_t>(slot[o]) * C];
       float* xo = x_out + (b * n_out + o) * C;
-      for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(TURBO_DMUL(row[k], inv));
+      if (!mlerp) {
+        for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(TURBO_DMUL(row[k], inv));
+        continue;
+      }
+      double q = 0;
+      for (int64_t k = 0; k < C; ++k) {
+        row[k] = TURBO_DMUL(row[k], inv);
+        q += TURBO_DMUL(row[k], row[k]);
+      }
+      const double mean_norm = sqrt(q);
+      const double scale = max_norm[static_cast<size_t>(slot[o])] / (mean_norm < 1e-12 ? 1e-12 : mean_norm);
+      for (int64_t k = 0; k < C; ++k) xo[k] = static_cast<float>(TURBO_DMUL(row[k], scale));
     }
   }
 }

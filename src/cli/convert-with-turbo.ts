@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConvertOptions, embeddedModelDir, convertWithTurbo, stripTurboModel } from '../convert';
 import { SavedModelInfo } from '../savedmodel/write';
 import { estimateFlopRatio } from '../turbo/schedule';
-import { DEFAULT_TURBO_OPTIONS, RSchedule } from '../turbo/options';
+import { DEFAULT_TURBO_OPTIONS, MERGE_MODE_NAMES, MERGE_SCORE_NAMES, RSchedule } from '../turbo/options';
 import { runCli } from './run';
 import { tuneAndConvert } from './tune';
 import { progressBar } from './progress';
@@ -30,7 +30,7 @@ function parseRList(value: string): number[] {
 }
 
 /** Options that make no sense with --strip, which restores the original model as it was. */
-const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun', 'portable'];
+const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun', 'portable', 'score', 'merge'];
 
 export function buildProgram(): Command {
   return new Command('convert-with-turbo')
@@ -44,6 +44,8 @@ export function buildProgram(): Command {
     .option('--gamma <gamma>', 'layer at which the alpha weight peaks', decimal('--gamma', -1000, 1000), DEFAULT_TURBO_OPTIONS.gamma)
     .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), DEFAULT_TURBO_OPTIONS.rThreshold)
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
+    .addOption(new Option('--score <score>', 'which tokens merge: turbo (informativity, alpha 0 = ToMe) or pitome (energy; ignores alpha/beta/gamma)').choices(MERGE_SCORE_NAMES).default(DEFAULT_TURBO_OPTIONS.score))
+    .addOption(new Option('--merge <merge>', 'how merged tokens combine: mean (size-weighted) or mlerp (keeps the largest norm)').choices(MERGE_MODE_NAMES).default(DEFAULT_TURBO_OPTIONS.merge))
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
     .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
@@ -86,6 +88,8 @@ export function buildProgram(): Command {
         gamma: opts.gamma,
         rThreshold: opts.rThreshold,
         propAttn: opts.propAttn,
+        score: opts.score,
+        merge: opts.merge,
         architecture: opts.architecture,
         portable: !!opts.portable,
         format: opts.format,

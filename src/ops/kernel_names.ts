@@ -22,14 +22,26 @@ export interface TurboMergeAttrs {
   layer: number;
   protectedTokens: number;
   rThreshold: number;
+  /** Token selection, as its code in MERGE_SCORES (0 or absent: Turbo's informativity, 1 PiToMe's energy). */
+  score?: number;
+  /** Merge arithmetic, as its code in MERGE_MODES (0 or absent: size-weighted mean, 1 MLERP). */
+  mergeMode?: number;
+  /** PiToMe's energy margin (read only when score is PiToMe; absent: DEFAULT_MARGIN). */
+  margin?: number;
 }
+
+/** The scores and merge arithmetic by graph code: the list index is the int attr written in graphs. */
+export const MERGE_SCORES = ['turbo', 'pitome'] as const;
+export const MERGE_MODES = ['mean', 'mlerp'] as const;
 
 /**
  * TurboMerge's attributes in graphs, under the TensorFlow snake_case names the rewriter writes and
  * the native op registers (native/ops/turbo_ops.cc), with their TF attr kind. Every encoder and
  * decoder (rewrite pass, tfjs graph op, tensorflow kernel, --portable lowering) goes through this.
  */
-export const MERGE_GRAPH_ATTRS: readonly { key: keyof TurboMergeAttrs; name: string; kind: 'int' | 'float' }[] = [
+// `omitAt`: the attr is left out of a node when it has this value (the op's default), so graphs
+// converted with the default score and merge stay byte-identical to those written before them.
+export const MERGE_GRAPH_ATTRS: readonly { key: keyof TurboMergeAttrs; name: string; kind: 'int' | 'float'; omitAt?: number }[] = [
   { key: 'r', name: 'r', kind: 'int' },
   { key: 'alpha', name: 'alpha', kind: 'float' },
   { key: 'beta', name: 'beta', kind: 'float' },
@@ -37,7 +49,13 @@ export const MERGE_GRAPH_ATTRS: readonly { key: keyof TurboMergeAttrs; name: str
   { key: 'layer', name: 'layer', kind: 'int' },
   { key: 'protectedTokens', name: 'protected_tokens', kind: 'int' },
   { key: 'rThreshold', name: 'r_threshold', kind: 'int' },
+  { key: 'score', name: 'score', kind: 'int', omitAt: 0 },
+  { key: 'mergeMode', name: 'merge_mode', kind: 'int', omitAt: 0 },
+  { key: 'margin', name: 'margin', kind: 'float', omitAt: 0.5 },
 ];
+
+/** Default of the PiToMe margin attr (the official pitome_vision's default). */
+export const DEFAULT_MARGIN = 0.5;
 
 /** Reads TurboMergeAttrs from a graph node's attributes by their graph names (undefined where absent). */
 export function decodeMergeAttrs(get: (graphName: string) => number | undefined): Partial<TurboMergeAttrs> {

@@ -51,7 +51,7 @@ function dropNode(node: GraphNode): tf.Tensor[] {
  */
 export function mergeNode(node: GraphNode): tf.Tensor[] {
   const decoded = decodeMergeAttrs((name) => node.attrs[name] as number | undefined);
-  const attrs: TurboMergeAttrs = mergeAttrs({ ...decoded, r: decoded.r as number });
+  const attrs: TurboMergeAttrs = mergeAttrs({ ...decoded, r: decoded.r as number, merge: decoded.mergeMode });
   const [x, metric, clsAttn, size] = node.inputs;
   checkMergeInputs(x, metric, clsAttn, size ?? null, attrs.protectedTokens);
   const out = runMerge(x as tf.Tensor3D, metric as tf.Tensor3D, clsAttn as tf.Tensor2D, (size as tf.Tensor2D) ?? null, attrs);

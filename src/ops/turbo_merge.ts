@@ -2,7 +2,8 @@
 // TurboMerge kernel registered for the active backend (src/ops/kernel_registry.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TURBO_OPTIONS, count, finite } from '../turbo/options';
-import { TurboMerge, TurboMergeAttrs } from './kernel_names';
+import { DEFAULT_MARGIN, MERGE_MODES, MERGE_SCORES, TurboMerge, TurboMergeAttrs } from './kernel_names';
+import type { MergeMode, MergeScore } from '../turbo/merge';
 import type { MergeResult } from './kernels/composite/merge_readback';
 import { runTurboKernel } from './run_kernel';
 
@@ -23,6 +24,12 @@ export interface TurboMergeOptions {
   protectedTokens?: number;
   /** No merging when N < rThreshold (default 0). */
   rThreshold?: number;
+  /** Token selection: 'turbo' (default; alpha 0 is ToMe) or 'pitome'; or its graph code (MERGE_SCORES). */
+  score?: MergeScore | number;
+  /** Merge arithmetic: 'mean' (default, size-weighted) or 'mlerp'; or its graph code (MERGE_MODES). */
+  merge?: MergeMode | number;
+  /** PiToMe's energy margin (default 0.5; convert-with-turbo writes 0.9 − 0.8·block/blocks). */
+  margin?: number;
 }
 
 /** Largest r, protected-token count or threshold accepted: far above any ViT's token count. */
@@ -38,6 +45,9 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
     layer: o.layer ?? 0,
     protectedTokens: o.protectedTokens ?? 1,
     rThreshold: o.rThreshold ?? DEFAULT_TURBO_OPTIONS.rThreshold,
+    score: choiceCode('score', o.score, MERGE_SCORES),
+    mergeMode: choiceCode('merge', o.merge, MERGE_MODES),
+    margin: o.margin ?? DEFAULT_MARGIN,
   };
   const named = (f: () => void) => {
     try {
@@ -57,7 +67,18 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
   named(() => count('layer', attrs.layer));
   named(() => count('protectedTokens', attrs.protectedTokens));
   named(() => count('rThreshold', attrs.rThreshold));
+  named(() => finite('margin', attrs.margin as number));
   return attrs;
+}
+
+/** A choice given by name or by its graph code (index in `names`; undefined is the first). */
+function choiceCode(what: string, v: string | number | undefined, names: readonly string[]): number {
+  if (v === undefined) return 0;
+  const code = typeof v === 'number' ? v : names.indexOf(v);
+  if (!Number.isInteger(code) || code < 0 || code >= names.length) {
+    throw new Error(`turboMerge: ${what} = ${JSON.stringify(v)} is not one of ${names.map((n, i) => `'${n}' (${i})`).join(', ')}`);
+  }
+  return code;
 }
 
 /** Rank and shape checks shared by the op and the graph executor; `protectedTokens` is checked against x's token count. */

@@ -12,7 +12,7 @@ import { EditJournal, Graph, floatAttr, formatRef, intAttr } from '../graph/ir';
 import { TfBuilder } from '../graph/tf_builder';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
-import { MERGE_GRAPH_ATTRS, TurboMergeAttrs } from '../ops/kernel_names';
+import { MERGE_GRAPH_ATTRS, MERGE_MODES, MERGE_SCORES, TurboMergeAttrs } from '../ops/kernel_names';
 import { ARCHITECTURES, Architecture } from './architectures';
 import { chooseArchitecture } from './architectures/detect';
 import { AttentionBlock, blockRegion } from './blocks';
@@ -143,6 +143,9 @@ function collectEdits(graph: Graph, plan: TurboPlan, options: RewriteOptions): T
             layer: plan.layers[i],
             protectedTokens: plan.protectedTokens,
             rThreshold: options.rThreshold,
+            score: MERGE_SCORES.indexOf(options.score ?? 'turbo'),
+            mergeMode: MERGE_MODES.indexOf(options.merge ?? 'mean'),
+            margin: options.score === 'pitome' ? pitomeMargin(i, plan.blocks.length) : undefined,
           }
         : null;
     merged ||= merge !== null;
@@ -181,6 +184,9 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       gamma: options.gamma,
       rThreshold: options.rThreshold,
       propAttn: options.propAttn,
+      // Only when chosen: metadata of a default conversion stays byte-identical to earlier versions.
+      ...(options.score && options.score !== 'turbo' ? { score: options.score } : {}),
+      ...(options.merge && options.merge !== 'mean' ? { merge: options.merge } : {}),
       portable: !!options.portable,
       pooling: plan.meanPools.length ? 'size-weighted mean' : 'class token',
       protectedTokens: plan.protectedTokens,
@@ -259,7 +265,8 @@ function addMerge(
   const clsRow = tf.stridedSliceOf(`${scope}/cls_attention_row`, sources.attention, rowSpec, { beginMask: 0b1011, endMask: 0b1011, shrink: 0b0100 }, 'float32');
   const clsAttn = tf.meanOf(`${scope}/cls_attention`, clsRow, consts.axis1, false);
   const x = block.attnResidual.name;
-  const attr = Object.fromEntries(MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key]) : floatAttr(attrs[key])]));
+  const written = MERGE_GRAPH_ATTRS.filter(({ key, omitAt }) => attrs[key] !== undefined && attrs[key] !== omitAt);
+  const attr = Object.fromEntries(written.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key] as number) : floatAttr(attrs[key] as number)]));
   const merge = tf.node(`${scope}/merge`, 'TurboMerge', size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], attr);
   graph.replaceAllUses(x, merge, new Set([merge, metric, clsRow]));
   return merge;
@@ -289,6 +296,14 @@ function sharedConstants(graph: Graph): SharedConstants {
   };
 }
 
+
+/**
+ * PiToMe's margin for block i of L: 0.9 − 0.8·i/L, every block counted whether it merges or not
+ * (the official deit apply_patch), as the float32 the graph attr stores.
+ */
+export function pitomeMargin(i: number, blocks: number): number {
+  return Math.fround(0.9 - 0.8 * (i / blocks));
+}
 
 function graphInput(graph: Graph): string {
   const sig = graph.modelJson.signature?.inputs;

@@ -14,7 +14,8 @@
 import { Graph, formatRef } from '../graph/ir';
 import { TfBuilder } from '../graph/tf_builder';
 import { NodeDef } from '../graph/types';
-import { TurboMerge, TurboPropAttnBias, decodeMergeAttrs } from '../ops/kernel_names';
+import { OptionsError } from '../errors';
+import { MERGE_MODES, MERGE_SCORES, TurboMerge, TurboPropAttnBias, decodeMergeAttrs } from '../ops/kernel_names';
 import { TURBO_OPS } from '../ops/op_sets';
 import { effectiveR, mergeWeight } from '../turbo/schedule';
 
@@ -69,6 +70,12 @@ function mergeInStandardOps(tf: TfBuilder, graph: Graph, node: NodeDef, n: numbe
     const v = node.attr?.[name];
     return v?.f !== undefined ? Number(v.f) : v?.i !== undefined ? Number(v.i) : undefined;
   });
+  // The lowering is Turbo's score with the size-weighted mean. PiToMe's energy needs an N×N ELU
+  // mean and a rank-dependent split that is not written yet: refused rather than silently Turbo.
+  if (a.score || a.mergeMode) {
+    const chosen = [a.score ? `--score ${MERGE_SCORES[a.score] ?? a.score}` : '', a.mergeMode ? `--merge ${MERGE_MODES[a.mergeMode] ?? a.mergeMode}` : ''].filter(Boolean).join(' ');
+    throw new OptionsError('portable', `has no standard-op form of ${chosen} (only --score turbo --merge mean); convert without --portable and load the Turbo ops`);
+  }
   const p = a.protectedTokens ?? 1;
   const r = effectiveR(a.r ?? 0, n, p, a.rThreshold ?? 0);
   const c = mergeWeight(a.alpha ?? 0, a.beta ?? 1, a.gamma ?? 0, a.layer ?? 0);

@@ -6,6 +6,10 @@
 // never merged. Among the rest, even positions are sources, odd positions destinations, by global
 // index. For p = 1 this is exactly the official code, which keeps the class token as source 0 with
 // E = -inf: it then sorts first among the unmerged sources, which is where we put it.
+//
+// Which tokens merge is a pluggable score (docs/ALGORITHM.md): Turbo's informativity (default) or
+// PiToMe's energy (pitomeMatch); how a group is averaged is the merge arithmetic: the size-weighted
+// mean (default) or ToFu's norm-keeping MLERP (mergeWeighted's `mode`).
 
 export interface Assignment {
   batch: number;
@@ -17,12 +21,21 @@ export interface Assignment {
   dest: Int32Array;
 }
 
+/** Token selection: Turbo's informativity (ToMe at c = 0) or PiToMe's energy. */
+export type MergeScore = 'turbo' | 'pitome';
+/** Merge arithmetic: size-weighted mean or ToFu's MLERP (mean direction, largest member norm). */
+export type MergeMode = 'mean' | 'mlerp';
+
 export interface MatchParams {
   /** Tokens to merge, already clamped (see schedule.effectiveR); 0 = identity. */
   r: number;
-  /** Weight of class-token attention: c = 30·alpha·beta^|gamma − l|; 0 = ToMe. */
+  /** Weight of class-token attention: c = 30·alpha·beta^|gamma − l|; 0 = ToMe. Turbo score only. */
   c: number;
   protectedTokens: number;
+  /** Default 'turbo'. */
+  score?: MergeScore;
+  /** PiToMe's energy margin m (ELU(cos − m)); used as the float32 it is stored as. PiToMe only. */
+  margin?: number;
 }
 
 export function identityAssignment(batch: number, n: number): Assignment {
@@ -42,9 +55,10 @@ export function bipartiteMatch(
   batch: number,
   n: number,
   d: number,
-  { r, c, protectedTokens: p }: MatchParams,
+  { r, c, protectedTokens: p, score: kind = 'turbo', margin = 0 }: MatchParams,
 ): Assignment {
   if (r <= 0) return identityAssignment(batch, n);
+  if (kind === 'pitome') return pitomeMatch(metric, batch, n, d, r, p, margin);
   const srcIdx: number[] = [];
   const dstIdx: number[] = [];
   for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
@@ -97,6 +111,58 @@ export function bipartiteMatch(
 }
 
 /**
+ * PiToMe (the official `pitome_vision` + `pitome`, use_bsm_pitome = False): among the T = n − p
+ * unprotected tokens, energy E_i = mean_j ELU(cos(i, j) − m) over all T (itself included); the 2r of
+ * highest energy take part, ranked k = 0, 1, ...: even ranks are sources, odd ranks destinations, and
+ * every source merges into its most similar destination. The other T − 2r tokens are protected and
+ * keep their descending-energy order. Output: the first p tokens, the protected ones, then the
+ * destinations in rank order.
+ */
+function pitomeMatch(metric: ArrayLike<number>, batch: number, n: number, d: number, r: number, p: number, margin: number): Assignment {
+  const t = n - p;
+  if (2 * r > t) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
+  const m = Math.fround(margin);
+  const rows = Array.from({ length: t }, (_, i) => p + i);
+  const unit = new Float64Array(t * d);
+  const energy = new Float64Array(t);
+  const order = Array.from({ length: t }, (_, k) => k);
+  const dest = new Int32Array(batch * n);
+  const nOut = n - r;
+  for (let b = 0; b < batch; b++) {
+    unitRows(metric, b * n * d, rows, d, unit);
+    for (let i = 0; i < t; i++) {
+      let e = 0;
+      for (let j = 0; j < t; j++) {
+        const v = dot(unit, i * d, unit, j * d, d) - m;
+        e += v > 0 ? v : Math.expm1(v);
+      }
+      energy[i] = e / t;
+    }
+    for (let k = 0; k < t; k++) order[k] = k;
+    order.sort((x, y) => ranksBefore(energy[x], x, energy[y], y));
+    const row = b * n;
+    for (let i = 0; i < p; i++) dest[row + i] = i;
+    for (let k = 2 * r; k < t; k++) dest[row + p + order[k]] = p + k - 2 * r;
+    const dstBase = p + t - 2 * r;
+    for (let j = 0; j < r; j++) dest[row + p + order[2 * j + 1]] = dstBase + j;
+    for (let a = 0; a < r; a++) {
+      const ia = order[2 * a] * d;
+      let bestCos = -Infinity;
+      let bestJ = 0;
+      for (let j = 0; j < r; j++) {
+        const cos = dot(unit, ia, unit, order[2 * j + 1] * d, d);
+        if (cos > bestCos) {
+          bestCos = cos;
+          bestJ = j;
+        }
+      }
+      dest[row + p + order[2 * a]] = dstBase + bestJ;
+    }
+  }
+  return { batch, n, nOut, dest };
+}
+
+/**
  * Sort comparator: larger E first, then the lower source index (stable). A NaN E (NaN class-token
  * attention) ranks as -inf, last, as in merge_core.h: `b - a` alone is inconsistent on NaN and
  * leaves the order to the engine's sort.
@@ -139,6 +205,9 @@ function unitRows(metric: ArrayLike<number>, m: number, rows: number[], d: numbe
  * Size-weighted merge: x [B, N, C], size [B, N] or null (all 1) → x' [B, N', C], size' [B, N'].
  * Like the official merge_wavg (sum x·size and size per output token, then divide), computed only
  * where tokens were merged (in float64); a token nothing merged into is copied, bit-exact.
+ * mode 'mlerp' (ToFu): the weighted mean is rescaled to the largest norm among the tokens merged,
+ * `x' = mean · max_i ‖x_i‖ / max(‖mean‖, 1e−12)`, because averaging shrinks the norm that later
+ * layers expect; sizes add up as for the mean.
  */
 export function mergeWeighted(
   x: ArrayLike<number>,
@@ -146,7 +215,9 @@ export function mergeWeighted(
   a: Assignment,
   channels: number,
   out?: { x: Float32Array; size: Float32Array },
+  mode: MergeMode = 'mean',
 ): { x: Float32Array; size: Float32Array } {
+  const mlerp = mode === 'mlerp';
   const { batch, n, nOut, dest } = a;
   const C = channels;
   const xo = out?.x ?? new Float32Array(batch * nOut * C);
@@ -156,6 +227,7 @@ export function mergeWeighted(
   // Accumulator row of each output that several tokens went to (there are at most n − nOut), else -1.
   const slot = new Int32Array(nOut);
   const acc = new Float64Array(Math.min(nOut, n - nOut) * C);
+  const maxNorm = new Float64Array(mlerp ? Math.min(nOut, n - nOut) : 0);
   for (let b = 0; b < batch; b++) {
     members.fill(0);
     sizeSum.fill(0);
@@ -167,6 +239,7 @@ export function mergeWeighted(
     let merged = 0;
     for (let o = 0; o < nOut; o++) slot[o] = members[o] > 1 ? merged++ : -1;
     acc.fill(0, 0, merged * C);
+    maxNorm.fill(0);
 
     for (let i = 0; i < n; i++) {
       const o = dest[b * n + i];
@@ -178,6 +251,11 @@ export function mergeWeighted(
         const s = size ? size[b * n + i] : 1;
         const row = slot[o] * C;
         for (let k = 0; k < C; k++) acc[row + k] += x[xi + k] * s;
+        if (mlerp) {
+          let q = 0;
+          for (let k = 0; k < C; k++) q += x[xi + k] * x[xi + k];
+          maxNorm[slot[o]] = Math.max(maxNorm[slot[o]], Math.sqrt(q));
+        }
       }
     }
     for (let o = 0; o < nOut; o++) {
@@ -186,7 +264,17 @@ export function mergeWeighted(
       const inv = 1 / sizeSum[o];
       const row = slot[o] * C;
       const xo0 = (b * nOut + o) * C;
-      for (let k = 0; k < C; k++) xo[xo0 + k] = acc[row + k] * inv;
+      if (!mlerp) {
+        for (let k = 0; k < C; k++) xo[xo0 + k] = acc[row + k] * inv;
+        continue;
+      }
+      let q = 0;
+      for (let k = 0; k < C; k++) {
+        acc[row + k] *= inv;
+        q += acc[row + k] * acc[row + k];
+      }
+      const scale = maxNorm[slot[o]] / Math.max(Math.sqrt(q), 1e-12);
+      for (let k = 0; k < C; k++) xo[xo0 + k] = acc[row + k] * scale;
     }
   }
   return { x: xo, size: so };

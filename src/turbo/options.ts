@@ -1,6 +1,7 @@
 // Every Turbo option, its default and its effect, in one place.
 
 import { OptionsError } from '../errors';
+import type { MergeMode, MergeScore } from './merge';
 
 /**
  * Tokens merged per block:
@@ -25,15 +26,27 @@ export interface TurboOptions {
   rThreshold: number;
   /** Add log(size) to the attention logits after the first merge (default true). */
   propAttn: boolean;
+  /**
+   * Which tokens merge (docs/ALGORITHM.md): 'turbo', informativity with alpha/beta/gamma (default;
+   * alpha 0 is ToMe), or 'pitome', PiToMe's energy with its margin 0.9 − 0.8·block/blocks.
+   */
+  score?: MergeScore;
+  /** How merged tokens combine: 'mean', size-weighted (default), or 'mlerp', ToFu's norm-keeping mean. */
+  merge?: MergeMode;
 }
 
-export const DEFAULT_TURBO_OPTIONS: Readonly<TurboOptions> = Object.freeze({
+export const MERGE_SCORE_NAMES: readonly MergeScore[] = ['turbo', 'pitome'];
+export const MERGE_MODE_NAMES: readonly MergeMode[] = ['mean', 'mlerp'];
+
+export const DEFAULT_TURBO_OPTIONS: Readonly<Required<TurboOptions>> = Object.freeze({
   r: 16,
   alpha: 5,
   beta: 1,
   gamma: 0,
   rThreshold: 0,
   propAttn: true,
+  score: 'turbo',
+  merge: 'mean',
 });
 
 /** The fields of `o` that are set: spread over defaults, an unset (undefined) field keeps the default. */
@@ -50,6 +63,8 @@ export function resolveTurboOptions(partial: Partial<TurboOptions> = {}): TurboO
   finite('gamma', o.gamma);
   count('rThreshold', o.rThreshold);
   if (typeof o.propAttn !== 'boolean') throw new OptionsError('propAttn', `${String(o.propAttn)} is not a boolean`);
+  if (!MERGE_SCORE_NAMES.includes(o.score as MergeScore)) throw new OptionsError('score', `${JSON.stringify(o.score)} is not one of ${MERGE_SCORE_NAMES.join(', ')}`);
+  if (!MERGE_MODE_NAMES.includes(o.merge as MergeMode)) throw new OptionsError('merge', `${JSON.stringify(o.merge)} is not one of ${MERGE_MODE_NAMES.join(', ')}`);
   return o;
 }
 

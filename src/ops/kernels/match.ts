@@ -1,7 +1,8 @@
-// The one place kernels turn attrs + shapes into the matching: shared by the cpu and wasm kernels.
-import { Assignment, bipartiteMatch } from '../../turbo/merge';
+// The one place kernels turn attrs + shapes into the matching: shared by the cpu and wasm kernels
+// and the composite read-back path.
+import { Assignment, MergeMode, bipartiteMatch } from '../../turbo/merge';
 import { effectiveR, mergeWeight } from '../../turbo/schedule';
-import { TurboMergeAttrs } from '../kernel_names';
+import { DEFAULT_MARGIN, MERGE_MODES, MERGE_SCORES, TurboMergeAttrs } from '../kernel_names';
 
 export function matchTokens(
   metric: ArrayLike<number>,
@@ -11,5 +12,16 @@ export function matchTokens(
 ): Assignment {
   const r = effectiveR(attrs.r, shape.n, attrs.protectedTokens, attrs.rThreshold);
   const c = mergeWeight(attrs.alpha, attrs.beta, attrs.gamma, attrs.layer);
-  return bipartiteMatch(metric, clsAttn, shape.batch, shape.n, shape.d, { r, c, protectedTokens: attrs.protectedTokens });
+  return bipartiteMatch(metric, clsAttn, shape.batch, shape.n, shape.d, {
+    r,
+    c,
+    protectedTokens: attrs.protectedTokens,
+    score: MERGE_SCORES[attrs.score ?? 0],
+    margin: attrs.margin ?? DEFAULT_MARGIN,
+  });
+}
+
+/** The merge arithmetic the attrs ask for (absent: the size-weighted mean). */
+export function mergeModeOf(attrs: TurboMergeAttrs): MergeMode {
+  return MERGE_MODES[attrs.mergeMode ?? 0];
 }

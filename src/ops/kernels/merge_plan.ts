@@ -27,6 +27,11 @@ export interface MergePlan {
   dstBase: number;
 }
 
+/** Whether the attrs ask for Turbo's score with the size-weighted mean, the only merge the GPU programs compute. */
+export function isTurboMean(attrs: TurboMergeAttrs): boolean {
+  return !attrs.score && !attrs.mergeMode;
+}
+
 export function mergePlan(xShape: number[], d: number, attrs: TurboMergeAttrs): MergePlan {
   const [batch, n, channels] = xShape;
   const p = attrs.protectedTokens;

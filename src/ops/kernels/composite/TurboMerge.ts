@@ -18,8 +18,11 @@ function matchOnDevice(): boolean {
 const turboMerge: tf.KernelFunc = ({ inputs, attrs }) => {
   // runKernel passes the op's own Tensors through, so tfjs ops can take them as they are.
   const { x, metric, clsAttn, size } = inputs as unknown as { x: tf.Tensor3D; metric: tf.Tensor3D; clsAttn: tf.Tensor2D; size?: tf.Tensor2D };
-  const merge = matchOnDevice() ? turboMergeOnDevice : turboMergeComposite;
-  const out = merge(x, metric, clsAttn, size ?? null, attrs as unknown as TurboMergeAttrs);
+  const a = attrs as unknown as TurboMergeAttrs;
+  // The device matching is Turbo's score with the mean only; other scores and MLERP read back.
+  const turboMean = !a.score && !a.mergeMode;
+  const merge = turboMean && matchOnDevice() ? turboMergeOnDevice : turboMergeComposite;
+  const out = merge(x, metric, clsAttn, size ?? null, a);
   return [out.x, out.size, out.assignment];
 };
 

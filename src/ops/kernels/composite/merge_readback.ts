@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Assignment, identityAssignment } from '../../../turbo/merge';
 import { TurboMergeAttrs } from '../../kernel_names';
-import { matchTokens } from '../match';
+import { matchTokens, mergeModeOf } from '../match';
 
 export interface MergeResult {
   x: tf.Tensor3D;
@@ -48,8 +48,23 @@ export function turboMergeComposite(
     const spread = gatherRows(base, a.dest, batch, n);
     const delta = tf.mul(tf.sub(x, spread), tf.expandDims(s, 2)) as tf.Tensor3D;
     const xOut = tf.add(base, tf.div(tf.matMul(m, delta), tf.expandDims(sizeOut, 2))) as tf.Tensor3D;
+    if (mergeModeOf(attrs) === 'mlerp') return { x: mlerpRescale(xOut, x, m), size: sizeOut, assignment };
     return { x: xOut, size: sizeOut, assignment };
   });
+}
+
+/**
+ * MLERP (docs/ALGORITHM.md): each merged row of the mean rescaled to the largest norm among its
+ * members, mean · max‖x_i‖ / max(‖mean‖, 1e−12). M [B, N', N] is 0/1 and norms are ≥ 0, so the
+ * largest member norm is max over i of M·‖x_i‖. A row only one token went to keeps the mean's
+ * (bit-exact) copy.
+ */
+function mlerpRescale(mean: tf.Tensor3D, x: tf.Tensor3D, m: tf.Tensor3D): tf.Tensor3D {
+  const norms = tf.sqrt(tf.sum(tf.square(x), 2)); // [B, N]
+  const maxNorm = tf.max(tf.mul(m, tf.expandDims(norms, 1)), 2, true); // [B, N', 1]
+  const meanNorm = tf.maximum(tf.sqrt(tf.sum(tf.square(mean), 2, true)), 1e-12);
+  const merged = tf.greater(tf.sum(m, 2, true), 1);
+  return tf.where(merged, tf.mul(mean, tf.div(maxNorm, meanNorm)), mean) as tf.Tensor3D;
 }
 
 /**

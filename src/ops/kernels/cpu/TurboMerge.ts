@@ -3,15 +3,16 @@ import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { mergeWeighted } from '../../../turbo/merge';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
-import { matchTokens } from '../match';
+import { matchTokens, mergeModeOf } from '../match';
 import { read } from './read';
 
 const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const cpu = backend as MathBackendCPU;
   const { x, metric, clsAttn, size } = inputs as TurboMergeInputs & { size?: TensorInfo };
   const [batch, n, channels] = x.shape;
-  const a = matchTokens(read(cpu, metric), read(cpu, clsAttn), { batch, n, d: metric.shape[2] }, attrs as unknown as TurboMergeAttrs);
-  const merged = mergeWeighted(read(cpu, x), size ? read(cpu, size) : null, a, channels);
+  const mergeAttrs = attrs as unknown as TurboMergeAttrs;
+  const a = matchTokens(read(cpu, metric), read(cpu, clsAttn), { batch, n, d: metric.shape[2] }, mergeAttrs);
+  const merged = mergeWeighted(read(cpu, x), size ? read(cpu, size) : null, a, channels, undefined, mergeModeOf(mergeAttrs));
   return [
     cpu.makeTensorInfo([batch, a.nOut, channels], 'float32', merged.x),
     cpu.makeTensorInfo([batch, a.nOut], 'float32', merged.size),

@@ -12,7 +12,9 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const int = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_INT, value });
   const float = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_FLOAT, value });
   // The TF op's optional size is a list input of N <= 1 tensors (native/ops/turbo_ops.cc).
-  const opAttrs = [int('N', size ? 1 : 0), ...MERGE_GRAPH_ATTRS.map(({ key, name, kind }) => (kind === 'int' ? int : float)(name, a[key]))];
+  // An attr the kernel was not given (a graph from before it existed) takes the op's default.
+  const given = MERGE_GRAPH_ATTRS.filter(({ key }) => a[key] !== undefined);
+  const opAttrs = [int('N', size ? 1 : 0), ...given.map(({ key, name, kind }) => (kind === 'int' ? int : float)(name, a[key] as number))];
   return tf.executeMultipleOutputs(TurboMerge, opAttrs, size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], 3);
 };
 

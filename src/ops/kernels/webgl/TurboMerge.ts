@@ -6,13 +6,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
 import { turboMergeKernel } from '../composite/TurboMerge';
-import { MergePlan, MergePrograms, identityMerge, mergePlan, runMergePrograms } from '../merge_plan';
+import { MergePlan, MergePrograms, identityMerge, isTurboMean, mergePlan, runMergePrograms } from '../merge_plan';
 import { AssignProgram, BaseProgram, CosinesProgram, GatherMergeProgram, InvNormsProgram, LinksProgram, MatchProgram, RankProgram } from './merge_programs';
 import { TurboWebGLProgram, planUniformValues } from './program';
 import { withUnpacked } from './unpack';
 
 const turboMerge: tf.KernelFunc = (args) => {
-  if (tf.env().getNumber('WEBGL_VERSION') < 2) return turboMergeKernel.kernelFunc(args);
+  // The GLSL programs compute Turbo's score and the mean; PiToMe and MLERP run the composite kernel
+  // (matching read back to src/turbo/merge.ts, the merge as tfjs ops on the GPU).
+  if (tf.env().getNumber('WEBGL_VERSION') < 2 || !isTurboMean(args.attrs as unknown as TurboMergeAttrs)) return turboMergeKernel.kernelFunc(args);
   const { inputs, backend, attrs } = args;
   const gl = backend as MathBackendWebGL;
   const given = inputs as TurboMergeInputs & { size?: tf.TensorInfo };

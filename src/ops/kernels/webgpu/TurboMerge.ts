@@ -4,7 +4,8 @@
 import { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { TurboMerge, TurboMergeAttrs, TurboMergeInputs } from '../../kernel_names';
-import { MergePrograms, identityMerge, mergePlan, runMergePrograms } from '../merge_plan';
+import { turboMergeKernel } from '../composite/TurboMerge';
+import { MergePrograms, identityMerge, isTurboMean, mergePlan, runMergePrograms } from '../merge_plan';
 import { AssignProgram, BaseProgram, CosinesProgram, GatherMergeProgram, InvNormsProgram, LinksProgram, MatchProgram, RankProgram } from './merge_programs';
 import { TurboWebGPUProgram, planUniforms } from './program';
 
@@ -20,7 +21,11 @@ const PROGRAMS: MergePrograms<TurboWebGPUProgram> = {
   gather: (shape, sizes, hasSize) => new GatherMergeProgram(shape, sizes, hasSize),
 };
 
-const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
+const turboMerge: KernelFunc = (args) => {
+  // The WGSL programs compute Turbo's score and the mean; PiToMe and MLERP run the composite kernel
+  // (matching read back to src/turbo/merge.ts, the merge as tfjs ops on the GPU).
+  if (!isTurboMean(args.attrs as unknown as TurboMergeAttrs)) return turboMergeKernel.kernelFunc(args);
+  const { inputs, backend, attrs } = args;
   const gpu = backend as WebGPUBackend;
   const { x, metric, clsAttn, size } = inputs as TurboMergeInputs & { size?: TensorInfo };
   const plan = mergePlan(x.shape, metric.shape[2], attrs as unknown as TurboMergeAttrs);
