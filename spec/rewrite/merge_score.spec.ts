@@ -1,0 +1,79 @@
+// The score and merge choices in converted graphs: a default conversion writes neither attribute
+// nor any metadata for them (its output is what it was before they existed); --score pitome
+// --merge mlerp writes them on every TurboMerge with PiToMe's per-block margin, --strip still gives
+// the original bytes back, and --portable refuses them.
+import * as fsp from 'fs/promises';
+import * as os from 'os';
+import * as path from 'path';
+import { convertWithTurbo, embeddedModelDir, rewriteGraph, stripTurboModel } from '../../src/convert';
+import { readGraphModel } from '../../src/graph/model_io';
+import { OptionsError } from '../../src/errors';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'turbo-score-'));
+});
+afterAll(async () => {
+  await fsp.rm(tmp, { recursive: true, force: true });
+});
+
+const merges = (g: Awaited<ReturnType<typeof readGraphModel>>) => g.nodes.filter((n) => n.op === 'TurboMerge');
+
+test('a default conversion writes no score, merge_mode or margin attribute and no score/merge metadata', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  rewriteGraph(g, { r: 8 });
+  expect(merges(g)).toHaveLength(12);
+  for (const n of merges(g)) expect(Object.keys(n.attr ?? {}).sort()).toEqual(['alpha', 'beta', 'gamma', 'layer', 'protected_tokens', 'r', 'r_threshold']);
+  const meta = (g.modelJson.userDefinedMetadata as { turbo: Record<string, unknown> }).turbo;
+  expect(meta).not.toHaveProperty('score');
+  expect(meta).not.toHaveProperty('merge');
+});
+
+test('--score pitome --merge mlerp: codes 1 and 1 and margin 0.9 − 0.8·i/12 (float32) on every merge, in the metadata too', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  rewriteGraph(g, { r: [16, 16, 0, 16], score: 'pitome', merge: 'mlerp' });
+  const nodes = merges(g);
+  expect(nodes.map((n) => n.name)).toEqual(['turbo/block_0/merge', 'turbo/block_1/merge', 'turbo/block_3/merge']);
+  // Block 3 gets block 3's margin: blocks without a merge still count.
+  expect(nodes.map((n) => n.attr!.margin.f)).toEqual([0.9, 0.9 - 0.8 / 12, 0.9 - (0.8 * 3) / 12].map(Math.fround));
+  for (const n of nodes) {
+    expect(Number(n.attr!.score.i)).toBe(1);
+    expect(Number(n.attr!.merge_mode.i)).toBe(1);
+  }
+  const meta = (g.modelJson.userDefinedMetadata as { turbo: Record<string, unknown> }).turbo;
+  expect(meta).toMatchObject({ score: 'pitome', merge: 'mlerp' });
+});
+
+test('--score turbo --merge mlerp writes merge_mode only', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  rewriteGraph(g, { r: 4, merge: 'mlerp' });
+  for (const n of merges(g)) {
+    expect(n.attr).not.toHaveProperty('score');
+    expect(n.attr).not.toHaveProperty('margin');
+    expect(Number(n.attr!.merge_mode.i)).toBe(1);
+  }
+});
+
+test('strip(convert(m, pitome, mlerp)) has the bytes of m', async () => {
+  const dir = embeddedModelDir();
+  const turbo = path.join(tmp, 'turbo');
+  const stripped = path.join(tmp, 'stripped');
+  await convertWithTurbo(dir, turbo, { r: 8, score: 'pitome', merge: 'mlerp' });
+  await stripTurboModel(turbo, stripped);
+  for (const f of (await fsp.readdir(dir)).filter((x) => x === 'model.json' || x.endsWith('.bin'))) {
+    const [a, b] = await Promise.all([fsp.readFile(path.join(dir, f)), fsp.readFile(path.join(stripped, f))]);
+    expect({ f, same: a.equals(b) }).toEqual({ f, same: true });
+  }
+});
+
+test('--portable refuses a score or merge it has no standard-op form of, naming it', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  expect(() => rewriteGraph(g, { r: 8, score: 'pitome', portable: true })).toThrow(OptionsError);
+  const g2 = await readGraphModel(embeddedModelDir());
+  expect(() => rewriteGraph(g2, { r: 8, merge: 'mlerp', portable: true })).toThrow('--merge mlerp');
+});
+
+test('an unknown score is refused by the options check', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  expect(() => rewriteGraph(g, { r: 8, score: 'mctf' as never })).toThrow('"mctf" is not one of turbo, pitome');
+});
