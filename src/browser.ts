@@ -19,6 +19,7 @@ export { proportionalAttentionBias } from './ops/prop_attn_bias';
 export { loadTurboModel, warmup } from './runtime/load_web';
 export type { WarmupOptions } from './runtime/load_web';
 export { loadPreprocessing, preprocess, preprocessPixels } from './image/preprocess_web';
+export { loadClassNames } from './image/class_names_web';
 export type { Preprocessing, Pixels } from './image/preprocessing';
 export { DEFAULT_TURBO_OPTIONS, resolveTurboOptions } from './turbo/options';
 export type { TurboOptions, RSchedule } from './turbo/options';

@@ -21,6 +21,7 @@ export type { WarmupOptions } from './runtime/load_web';
 export { preprocessPixels } from './image/preprocessing';
 export type { Preprocessing, Pixels } from './image/preprocessing';
 export { preprocessImage, readPreprocessing } from './image/preprocess';
+export { loadClassNames } from './image/class_names_web';
 export { useBackend, tryLoadNativeBackend } from './runtime/backend';
 export type { BackendName } from './runtime/backend';
 export { convertWithTurbo, rewriteGraph, embeddedModelDir } from './convert';

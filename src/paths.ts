@@ -9,7 +9,7 @@ export function packageRoot(): string {
   if (root) return root;
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tfjs-turbo') return (root = dir);
-    if (path.dirname(dir) === dir) throw new Error(`tfjs-turbo: no package.json of tfjs-turbo above ${__dirname}`);
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tfjs-turbo-node') return (root = dir);
+    if (path.dirname(dir) === dir) throw new Error(`tfjs-turbo: no package.json of tfjs-turbo-node above ${__dirname}`);
   }
 }

@@ -1,10 +1,12 @@
 // tfjs-turbo in headless Chromium (Debian's chromium driven by playwright-core; SwiftShader behind
-// WebGL and WebGPU): the README's browser snippet bundled by esbuild and vite with no Node
-// built-in and run in a page; the original and the Turbo ViT-Tiny (converted here) on wasm and
+// WebGL and WebGPU): the README's browser snippet bundled by esbuild and vite against the runtime
+// package (packages/tfjs-turbo) with no Node built-in, run in a page on webgl and wasm with no
+// tensor left behind; the original and the Turbo ViT-Tiny (converted here) on wasm and
 // webgl (webgpu when Chromium gives an adapter) with logits within 1e-4 of Node's; the official
 // merge cases, edge cases and compile-once on webgl and webgpu through the fused GPU kernels (and
 // on webgl through the composite fallback); a screenshot. Fails, never skips, without Chromium:
-// .ci/run installs it.
+// .ci/run installs it. With TFJS_TURBO_TFJS_DIR (scripts/tfjs_versions.ts) all of it, Node's side
+// and the bundles, runs on that directory's tfjs instead of the repository's.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,6 +14,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser, chromiumPath, launchChromium, Server, serveStatic, wasmDir } from '../../scripts/browser/harness';
+import { tfjsAlias, tfjsDir } from '../../scripts/browser/tfjs_dir';
 import { embeddedModelDir, convertWithTurbo } from '../../src/convert';
 import { preprocessPixels } from '../../src/image/preprocessing';
 import { packageRoot } from '../../src/paths';
@@ -27,6 +30,7 @@ const FIXTURES = path.join(ROOT, 'spec', 'fixtures', 'parity');
 const BATCH = 2;
 const TOL = 1e-4;
 const SCREENSHOT = path.join(ROOT, 'out', 'browser-test.png');
+const RUNTIME_PACKAGE = path.join(ROOT, 'packages', 'tfjs-turbo');
 
 let tmp: string;
 let turboDir: string;
@@ -48,17 +52,18 @@ function readmeSnippet(): string {
   return m[1];
 }
 
-/** A throw-away app that depends on tfjs-turbo as an installed package would (its exports map decides what is bundled). */
+/**
+ * A throw-away app that depends on the runtime package as an installed one would (its exports map
+ * decides what is bundled); spec/packaging installs the packed tarball for real.
+ */
 function makeApp(dir: string): void {
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tfjs-turbo'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules', '@tensorflow'), path.join(dir, 'node_modules', '@tensorflow'));
+  fs.symlinkSync(RUNTIME_PACKAGE, path.join(dir, 'node_modules', 'tfjs-turbo'));
+  fs.symlinkSync(path.join(tfjsDir() ?? ROOT, 'node_modules', '@tensorflow'), path.join(dir, 'node_modules', '@tensorflow'));
   fs.writeFileSync(path.join(dir, 'main.ts'), readmeSnippet());
-  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><body><img src="hare.jpg"><script type="module" src="./main.ts"></script></body></html>\n');
-  fs.writeFileSync(
-    path.join(dir, 'vite.config.mjs'),
-    "export default { logLevel: 'warn', build: { target: 'es2022', outDir: 'dist-vite', chunkSizeWarningLimit: 100000 } };\n",
-  );
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.ts"></script></body></html>\n');
+  const vite = { logLevel: 'warn', resolve: { alias: tfjsAlias() }, build: { target: 'es2022', outDir: 'dist-vite', chunkSizeWarningLimit: 100000 } };
+  fs.writeFileSync(path.join(dir, 'vite.config.mjs'), `export default ${JSON.stringify(vite)};\n`);
 }
 
 beforeAll(async () => {
@@ -67,17 +72,17 @@ beforeAll(async () => {
   turboDir = path.join(tmp, 'vit-tiny-turbo');
   await convertWithTurbo(embeddedModelDir(), turboDir, { r: 16, alpha: 5 });
 
-  // The package as a bundler sees it: the ESM build of the browser entry.
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.esm.json')], { cwd: ROOT });
+  // The package as a bundler sees it: the runtime package's ESM build of the browser entry.
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(RUNTIME_PACKAGE, 'tsconfig.esm.json')], { cwd: ROOT });
   const site = path.join(tmp, 'site');
-  await bundleForBrowser(path.join(__dirname, 'page.ts'), path.join(site, 'page.js'));
+  await bundleForBrowser(path.join(__dirname, 'page.ts'), path.join(site, 'page.js'), { alias: tfjsAlias() });
   fs.copyFileSync(path.join(__dirname, 'page.html'), path.join(site, 'index.html'));
 
   const app = path.join(tmp, 'app');
   makeApp(app);
-  const built = await bundleForBrowser(path.join(app, 'main.ts'), path.join(app, 'esbuild', 'app.js'));
+  const built = await bundleForBrowser(path.join(app, 'main.ts'), path.join(app, 'esbuild', 'app.js'), { alias: tfjsAlias() });
   esbuildMeta = built.metafile!;
-  fs.writeFileSync(path.join(app, 'esbuild', 'index.html'), '<!doctype html><html><body><img src="hare.jpg"><script type="module" src="app.js"></script></body></html>\n');
+  fs.writeFileSync(path.join(app, 'esbuild', 'index.html'), '<!doctype html><html><body><script type="module" src="app.js"></script></body></html>\n');
   viteOutput = execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
 
   await useBackend('wasm');
@@ -139,19 +144,8 @@ test('vite builds the README snippet without externalising a Node module', () =>
   expect(fs.readdirSync(path.join(tmp, 'app', 'dist-vite', 'assets')).some((f) => f.endsWith('.js'))).toBe(true);
 });
 
-test('the README snippet (esbuild bundle) runs in Chromium on webgl and gives Node\'s top-1 for the photo', async () => {
-  const tab = await browser.newPage();
-  const printed = new Promise<number[]>((resolve, reject) => {
-    tab.on('console', (m) => {
-      if (m.text().startsWith('top-5 classes')) resolve(m.args()[1].jsonValue() as Promise<number[]>);
-    });
-    tab.on('pageerror', reject);
-  });
-  await tab.goto(`${server.url}/readme/`);
-  const top5 = await printed;
-  await tab.close();
-  expect(top5).toHaveLength(5);
-  // Node, from the same decoded pixels through the same preprocessing.
+/** Node's top-1 class name for assets/hare.jpg through the Turbo model: the same decoded pixels, the same preprocessing. */
+async function nodeTop1(): Promise<string> {
   const { data, info } = await sharp(path.join(ROOT, 'assets', 'hare.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const prep = JSON.parse(fs.readFileSync(path.join(turboDir, 'preprocessing.json'), 'utf8'));
   const x = tf.tensor4d(preprocessPixels({ data, width: info.width, height: info.height, channels: 3 }, prep), [1, 3, 224, 224]);
@@ -160,8 +154,43 @@ test('the README snippet (esbuild bundle) runs in Chromium on webgl and gives No
   const top1 = (await tf.argMax(logits, 1).data())[0];
   tf.dispose([x, logits]);
   model.dispose();
-  results.push(`README snippet on webgl: top-5 ${top5.join(', ')} (Node top-1 ${top1})`);
-  expect(top5[0]).toBe(top1);
+  return fs.readFileSync(path.join(turboDir, 'imagenet-classes.txt'), 'utf8').split('\n')[top1];
+}
+
+/** What the snippet printed: its 'top-5:' and 'tensors left:' lines. */
+async function runSnippet(query: string): Promise<{ top5: string; left: string }> {
+  const tab = await browser.newPage();
+  try {
+    const printed = new Promise<{ top5: string; left: string }>((resolve, reject) => {
+      let top5 = '';
+      tab.on('console', (m) => {
+        if (m.text().startsWith('top-5: ')) top5 = m.text().slice('top-5: '.length);
+        else if (m.text().startsWith('tensors left: ')) resolve({ top5, left: m.text().slice('tensors left: '.length) });
+      });
+      tab.on('pageerror', reject);
+    });
+    await tab.goto(`${server.url}/readme/${query}`);
+    return await printed;
+  } finally {
+    await tab.close();
+  }
+}
+
+test.each(['webgl', 'wasm'])('the README snippet (esbuild bundle) runs in Chromium on %s: Node\'s top-1 for the photo, by name, and no tensor left', async (backend) => {
+  const { top5, left } = await runSnippet(backend === 'webgl' ? '' : `?backend=${backend}`);
+  const expected = await nodeTop1();
+  results.push(`README snippet on ${backend}: ${top5} (Node top-1 ${expected}); tensors left ${left}`);
+  expect(top5.match(/\d+\.\d%/g)).toHaveLength(5);
+  expect(top5.startsWith(`${expected} `)).toBe(true);
+  expect(left).toBe('0');
+});
+
+test('the page and Node run the same tfjs-core (TFJS_TURBO_TFJS_DIR\'s when set)', async () => {
+  const inPage = await page.evaluate(() => window.turboPage.tfjsVersion);
+  results.push(`tfjs-core ${tf.version_core} in Node and ${inPage} in the page`);
+  expect(inPage).toBe(tf.version_core);
+  const installed = path.join(tfjsDir() ?? ROOT, 'node_modules', '@tensorflow', 'tfjs-core', 'package.json');
+  expect(tf.version_core).toBe(JSON.parse(fs.readFileSync(installed, 'utf8')).version);
 });
 
 function compare(backend: string, runs: ModelRun[]): void {

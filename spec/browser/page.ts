@@ -321,5 +321,6 @@ declare global {
     turboPage: typeof api;
   }
 }
-const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, timeMerge, hasBackend };
+// tfjsVersion: which tfjs-core the page bundled (the tests check it is the one Node runs).
+const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, timeMerge, hasBackend, tfjsVersion: tf.version_core };
 window.turboPage = api;

@@ -1,0 +1,29 @@
+// npm run test:oldest-tfjs [-- VERSION] [-- jest args]: the op suites and the browser suite on the
+// oldest tfjs 4.x the runtime package claims (its peer range's floor), or on VERSION, installed
+// beside the repository's by scripts/tfjs_versions.ts. `npm test` runs it after the main suites,
+// so the claimed range is the tested one.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { packageRoot } from '../src/paths';
+import { ensureTfjs, oldestClaimedTfjs } from './tfjs_versions';
+
+const SUITES = ['spec/ops', 'spec/browser/browser.spec.ts'];
+
+async function main(): Promise<number> {
+  const root = packageRoot();
+  const args = process.argv.slice(2);
+  const version = args[0] && /^\d/.test(args[0]) ? args.shift()! : oldestClaimedTfjs(root);
+  const dir = await ensureTfjs(version);
+  console.log(`tfjs ${version} (${dir}): ${SUITES.join(' ')}`);
+  const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+  const r = spawnSync(process.execPath, [jest, ...SUITES, ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, TFJS_TURBO_TFJS_DIR: dir } });
+  return r.status ?? 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`test-oldest-tfjs: ${e.message}`);
+    process.exit(1);
+  },
+);
