@@ -1,0 +1,34 @@
+// The real ViT-Tiny converted with --score pitome --merge mlerp (r = 16) runs the same on every
+// backend: cpu and wasm (src/turbo/merge.ts) and tensorflow (the native op, when installed) agree
+// on token counts, top-1 and logits. There are no official model-level outputs for these choices:
+// the op-level parity with the official code is spec/ops/pitome_cases.spec.ts.
+import * as path from 'path';
+import { embeddedModelDir } from '../../src/convert';
+import { RewriteOptions } from '../../src/rewrite/pass';
+import { BackendName } from '../../src/runtime/backend';
+import { modelBackends } from '../helpers/backends';
+import { runInNode } from '../helpers/node_child';
+import { argmaxRows, maxAbsDiff } from '../helpers/parity';
+import { TurboRunJson } from '../helpers/run_turbo_child';
+
+const CHILD_MODULE = path.join(__dirname, '..', 'helpers', 'run_turbo_child.ts');
+const run = (backend: BackendName, options: Partial<RewriteOptions>) =>
+  runInNode<TurboRunJson>(CHILD_MODULE, 'runParityModel', [backend, embeddedModelDir(), { r: 16, alpha: 5, beta: 1, gamma: 0, rThreshold: 0, propAttn: true, ...options }]);
+
+test.each([
+  ['pitome, mean', { score: 'pitome', merge: 'mean' }],
+  ['pitome, mlerp', { score: 'pitome', merge: 'mlerp' }],
+  ['turbo alpha 5, mlerp', { merge: 'mlerp' }],
+] as const)('ViT-Tiny r = 16, %s: every backend gives the cpu logits within 2e-3 and its top-1', async (_name, options) => {
+  const backends = modelBackends();
+  const runs = await Promise.all(backends.map((b) => run(b, options)));
+  const [ref] = runs;
+  expect(backends[0]).toBe('cpu');
+  expect(ref.tokens[0]).toBe(181);
+  runs.forEach((r, i) => {
+    expect({ backend: backends[i], tokens: r.tokens }).toEqual({ backend: backends[i], tokens: ref.plannedTokens });
+    expect(maxAbsDiff(r.output, ref.output)).toBeLessThan(2e-3);
+    expect(argmaxRows(r.output, 1000)).toEqual(argmaxRows(ref.output, 1000));
+  });
+  console.log(`ViT-Tiny ${_name}: max |logit - ${backends[0]}| ${backends.map((b, i) => `${b} ${maxAbsDiff(runs[i].output, ref.output).toExponential(2)}`).join(', ')}`);
+}, 600_000);
