@@ -84,7 +84,7 @@ const program = new Command('tune-eval')
     process.stderr.write('\n');
     await useBackend();
     const base = await readGraphModel(embeddedModelDir());
-    const constant = result.log.filter((c) => c.shape === 'constant').sort((p, q) => q.search.top1 - p.search.top1 || p.search.kl - q.search.kl)[0];
+    const constant = result.log.filter((c) => c.shape === 'constant').sort((p, q) => p.screen.kl - q.screen.kl || q.screen.top1 - p.screen.top1)[0];
     const unmerged = await accuracy(base, heldX, heldLabels);
     const tuned = await accuracy(withSchedule(base, result.chosen.schedule, result.chosen.alpha), heldX, heldLabels);
     const constantAcc = constant ? await accuracy(withSchedule(base, constant.schedule, constant.alpha), heldX, heldLabels) : undefined;

@@ -1,6 +1,6 @@
 // The tuner's search space: every candidate just reaches the FLOP target (one level less does not),
 // the order is fixed, and an impossible target yields no candidate.
-import { ModelShape, SHAPES, candidates, flopRatio, levelFor, stepUp } from '../../src/tune/schedules';
+import { ModelShape, SEARCHED_SHAPE, SHAPES, candidates, fitWeights, flopRatio, levelFor, stepLevel, stepUp, weightedSchedule, weightsOf } from '../../src/tune/schedules';
 import { estimateFlopRatio, tokenCounts } from '../../src/turbo/schedule';
 
 const VIT_TINY: ModelShape = { tokenCount: 197, blocks: 12, protectedTokens: 1, dims: { hidden: 192, mlp: 768 } };
@@ -30,4 +30,32 @@ test('an impossible target has no candidates; stepUp merges more', () => {
   const up = stepUp(c, VIT_TINY)!;
   expect(up.level).toBe(c.level + 1);
   expect(up.flops).toBeGreaterThanOrEqual(c.flops);
+});
+
+test('a per-block shape is fitted to the least level that reaches the target, with real levels', () => {
+  const weights = [0, 0, 1, 1, 0.9, 0.75, 0.6, 0.5, 0.4, 0.25, 0.1, 0];
+  for (const target of [1.5, 2, 2.5]) {
+    const fit = fitWeights(weights, VIT_TINY, target)!;
+    expect(fit.flops).toBeGreaterThanOrEqual(target);
+    expect(fit.schedule).toEqual(weightedSchedule(weights, fit.level));
+    expect(flopRatio(VIT_TINY, weightedSchedule(weights, fit.level - 1 / 16))).toBeLessThan(target);
+  }
+  expect(fitWeights(weights, VIT_TINY, 19)).toBeUndefined();
+  expect(fitWeights(new Array(12).fill(0), VIT_TINY, 1.5)).toBeUndefined();
+});
+
+test('a schedule is its own shape: weightsOf then the same level gives it back', () => {
+  const schedule = [0, 0, 20, 20, 18, 15, 13, 10, 8, 5, 3, 0];
+  expect(weightedSchedule(weightsOf(schedule), 20)).toEqual(schedule);
+});
+
+test('stepLevel on a searched shape moves its level by one and keeps its weights', () => {
+  const weights = weightsOf([0, 10, 20, 20, 10, 0, 0, 0, 0, 0, 0, 0]);
+  const fit = fitWeights(weights, VIT_TINY, 1.5)!;
+  const c = { shape: SEARCHED_SHAPE, level: fit.level, schedule: fit.schedule, alpha: 1, variant: 'turbo', weights, flops: fit.flops };
+  const up = stepLevel(c, VIT_TINY, 1)!;
+  expect(up.level).toBe(c.level + 1);
+  expect(up.weights).toBe(weights);
+  expect(up.schedule).toEqual(weightedSchedule(weights, c.level + 1));
+  expect(up.flops).toBeGreaterThan(c.flops);
 });

@@ -12,7 +12,8 @@ import { buildProgram } from '../../src/cli/convert-with-turbo';
 import { runProgram } from '../../src/cli/run';
 import { useBackend } from '../../src/runtime/backend';
 import { readCalibrationSet } from '../../src/tune/calibration';
-import { tuneTurbo } from '../../src/tune/tune';
+import { SEARCHED_SHAPE, SHAPES, weightedSchedule, weightsOf } from '../../src/tune/schedules';
+import { splitRows, tuneTurbo } from '../../src/tune/tune';
 import { Graph } from '../../src/graph/ir';
 import { writeGraphModel } from '../../src/graph/model_io';
 import { HF_FIXTURES } from '../hf/hf_fixture';
@@ -59,14 +60,55 @@ test('a seeded FLOP-target search is deterministic and confirms on unseen images
   const decisions = (r: typeof a) => ({ chosen: [r.chosen.shape, r.chosen.schedule, r.chosen.alpha], split: [r.searchImages, r.confirmImages], tried: r.log.map((c) => [c.shape, c.alpha]) });
   expect(decisions(b)).toEqual(decisions(a));
   a.log.forEach((c, i) => {
-    expect(b.log[i].search.top1).toBe(c.search.top1);
-    expect(b.log[i].search.kl).toBeCloseTo(c.search.kl, 9);
+    expect(b.log[i].screen.top1).toBe(c.screen.top1);
+    expect(b.log[i].screen.kl).toBeCloseTo(c.screen.kl, 9);
   });
   expect(a.log).toHaveLength(6);
   expect(a.chosen.flops).toBeGreaterThanOrEqual(1.3);
   expect(new Set([...a.searchImages, ...a.confirmImages]).size).toBe(6);
   expect(a.searchImages.filter((f) => a.confirmImages.includes(f))).toEqual([]);
-  expect(a.confirm.images).toBe(3);
+  expect(a.confirm.images).toBe(a.confirmImages.length);
+  expect(a.confirmImages.length).toBeGreaterThan(0);
+  // The choice is scored on every search row, not only on the screening subset.
+  expect(a.chosen.search.images).toBe(a.searchImages.length);
+});
+
+test('splitRows: disjoint, complete, seeded, and the confirmation share as asked', () => {
+  const [search, confirm] = splitRows(500, 4, 0.3);
+  expect(confirm).toHaveLength(150);
+  expect([...search, ...confirm].sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  expect(splitRows(500, 4, 0.3)).toEqual([search, confirm]);
+  expect(splitRows(500, 5, 0.3)[1]).not.toEqual(confirm);
+  expect(splitRows(2, 1, 0.3).map((x) => x.length)).toEqual([1, 1]);
+});
+
+test('the per-block stage moves one block at a time, refitted to the target, and the log says so', async () => {
+  await useBackend('wasm');
+  const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 6, seed: 2, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
+  const moved = r.log.filter((c) => c.stage === 'per block');
+  expect(moved.length).toBeGreaterThan(0);
+  for (const c of moved) {
+    expect(c.flops).toBeGreaterThanOrEqual(1.3);
+    if (c.shape === SEARCHED_SHAPE) expect(c.schedule).toEqual(weightedSchedule(c.weights!, c.level));
+    else expect(c.alpha).not.toBe(1); // the other move: a neighbouring alpha
+  }
+  // The first move changes one block's share of the starting shape, or only alpha.
+  const [first] = moved;
+  const w0 = weightsOf(r.log[0].schedule);
+  if (first.weights) expect(first.weights.filter((w, i) => Math.abs(w - w0[i]) > 1e-12)).toHaveLength(1);
+  else expect(first.schedule).toEqual(r.log[0].schedule);
+  expect(r.stopped).toContain('maxEvals');
+});
+
+test('a time limit stops the search after the candidate running when it passes', async () => {
+  await useBackend('wasm');
+  const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, timeLimitSeconds: 0, seed: 1 }).finally(() => set.inputs.dispose());
+  // With no time at all, the first candidate is still scored (there must be something to write).
+  expect(r.log).toHaveLength(1);
+  expect(r.stopped).toBe('time limit of 0 s reached');
+  expect(r.chosen.schedule).toEqual(r.log[0].schedule);
 });
 
 test('a speed-up target is measured through the shared interleaved timer: a finite ratio, or a refusal that gives it', async () => {

@@ -9,6 +9,7 @@ import { OptionsError, TurboInputError } from '../errors';
 import { readPreprocessing } from '../image/preprocess';
 import { BackendName, useBackend } from '../runtime/backend';
 import { readCalibrationSet } from '../tune/calibration';
+import { variantNamed } from '../tune/space';
 import { TuneResult, tuneTurbo } from '../tune/tune';
 import { progressBar } from './progress';
 
@@ -45,8 +46,8 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
   await useBackend();
   const reading = progressBar('calibration images', 'images', 1);
   const images = await readCalibrationSet(o.calibrate, prep, o.calibrationLimit, reading.update).finally(reading.stop);
-  const tuning = new SingleBar({ stream: process.stderr, hideCursor: true, format: 'tuning [{bar}] {value}/{total} candidates {best}' }, Presets.shades_classic);
-  tuning.start(1, 0, { best: '' });
+  const tuning = new SingleBar({ stream: process.stderr, hideCursor: true, format: 'tuning [{bar}] {value}/{total} candidates, {stage} {best}' }, Presets.shades_classic);
+  tuning.start(1, 0, { best: '', stage: '' });
   let result: TuneResult;
   try {
     result = await tuneTurbo(inDir, images, {
@@ -58,9 +59,9 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
       backend: o.backend,
       architecture: o.architecture,
       fixed: { beta: o.beta, gamma: o.gamma, rThreshold: o.rThreshold, propAttn: o.propAttn, portable: o.portable },
-      onProgress: ({ done, total, best }) => {
+      onProgress: ({ done, total, stage, best }) => {
         tuning.setTotal(total);
-        tuning.update(done, { best: best ? `best: ${best.shape}, alpha ${best.alpha}, agreement ${pct(best.search.top1)}` : '' });
+        tuning.update(done, { stage, best: best ? `(best: ${best.shape}, alpha ${best.alpha}${best.variant === 'turbo' ? '' : `, ${best.variant}`}, agreement ${pct(best.screen.top1)})` : '' });
       },
     });
   } finally {
@@ -68,14 +69,19 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
     images.inputs.dispose();
   }
   const c = result.chosen;
-  log(`tuned on ${result.searchImages.length} images, confirmed on ${result.confirmImages.length} (${result.log.length} candidates, ${result.seconds.toFixed(0)} s)`);
-  log(`chosen: ${c.shape}, r per block ${c.schedule.join(',')}, alpha ${c.alpha}, FLOP ratio ${c.flops.toFixed(2)}${c.speedup ? `, measured ${c.speedup.toFixed(2)}x` : ''}`);
-  log(`agreement with the unmerged model: search ${pct(c.search.top1)}, confirm ${pct(result.confirm.top1)} (KL ${result.confirm.kl.toFixed(4)})`);
+  const t = result.timing;
+  log(
+    `tuned on ${result.searchImages.length} images, confirmed on ${result.confirmImages.length} (${result.log.length} candidates scored on ${result.scoreBackend}, ${result.seconds.toFixed(0)} s: ` +
+      `unmerged ${t.reference.toFixed(0)} s, search ${t.search.toFixed(0)} s${result.speedBackend ? `, timing on ${result.speedBackend} ${t.speed.toFixed(0)} s` : ''})${result.stopped ? `; stopped early: ${result.stopped}` : ''}`,
+  );
+  log(`chosen: ${c.shape}, r per block ${c.schedule.join(',')}, alpha ${c.alpha}${c.variant === 'turbo' ? '' : `, ${c.variant}`}, FLOP ratio ${c.flops.toFixed(2)}${c.speedup ? `, measured ${c.speedup.toFixed(2)}x` : ''}`);
+  log(`agreement with the unmerged model: search ${pct(c.search.top1)} (KL ${c.search.kl.toFixed(4)}), confirm ${pct(result.confirm.top1)} (KL ${result.confirm.kl.toFixed(4)})`);
   if (result.confirm.accuracy !== undefined) {
     log(`top-1 on the confirmation half: ${pct(result.confirm.accuracy)} (unmerged ${pct(result.baseline.confirm)})`);
   }
   if (o.dryRun) return result;
   const options: ConvertOptions = {
+    ...variantNamed(c.variant).options,
     r: c.schedule,
     alpha: c.alpha,
     beta: o.beta,
@@ -91,6 +97,7 @@ export async function tuneAndConvert(inDir: string, outDir: string, o: TuneCliOp
         target: o.targetSpeedup ? { speedup: o.targetSpeedup, backend: o.backend ?? 'default' } : { flops: o.targetFlops },
         calibrationImages: result.searchImages.length + result.confirmImages.length,
         shape: c.shape,
+        variant: c.variant,
         measuredSpeedup: c.speedup,
         searchAgreement: c.search.top1,
         confirmAgreement: result.confirm.top1,

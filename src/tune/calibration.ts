@@ -20,6 +20,9 @@ export interface CalibrationSet {
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
+/** Images decoded at once (sharp runs each on a libuv thread; more only queues). */
+const DECODES_IN_FLIGHT = 4;
+
 export async function readCalibrationSet(dir: string, prep: Preprocessing, limit?: number, onImage?: (done: number, total: number) => void): Promise<CalibrationSet> {
   // Checked before anything is read: the buffer below is sized by the crop.
   checkPreprocessing(prep, 'preprocessing');
@@ -35,17 +38,26 @@ export async function readCalibrationSet(dir: string, prep: Preprocessing, limit
   const crop = prep.center_crop;
   const data = new Float32Array(files.length * 3 * crop * crop);
   const realDir = await realDirOf(dir);
-  for (const [i, f] of files.entries()) {
-    // Names come from labels.csv, which is as untrusted as a model: regular files inside the folder only.
-    const bytes = await readWholeFileInside(dir, realDir, f, 'image', labelled ? 'image not found (listed in labels.csv)' : 'not found');
-    try {
-      data.set(await preprocessImage(bytes, prep), i * 3 * crop * crop);
-    } catch (e) {
-      if (e instanceof TurboInputError) throw new TurboInputError(path.join(dir, f), e.problem);
-      throw e;
+  // Decoding is most of the reading time and sharp decodes on libuv's thread pool: a few images in
+  // flight keep every core busy, and each lands at its own offset, so the order is the files' order.
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      const f = files[i];
+      // Names come from labels.csv, which is as untrusted as a model: regular files inside the folder only.
+      const bytes = await readWholeFileInside(dir, realDir, f, 'image', labelled ? 'image not found (listed in labels.csv)' : 'not found');
+      try {
+        data.set(await preprocessImage(bytes, prep), i * 3 * crop * crop);
+      } catch (e) {
+        if (e instanceof TurboInputError) throw new TurboInputError(path.join(dir, f), e.problem);
+        throw e;
+      }
+      onImage?.(++done, files.length);
     }
-    onImage?.(i + 1, files.length);
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT, files.length) }, worker));
   const labels = labelled?.slice(0, files.length).map((l) => l.label);
   return { inputs: tf.tensor4d(data, [files.length, 3, crop, crop]), labels, names: files };
 }

@@ -84,14 +84,53 @@ export interface Candidate {
   level: number;
   schedule: number[];
   alpha: number;
+  /** The merge variant's name (src/tune/space.ts): token score and merge arithmetic. */
+  variant: string;
+  /** Per-block weights of a searched shape (r = round(level · weight)); absent for the named shapes. */
+  weights?: number[];
   flops: number;
+}
+
+/** The name searched per-block shapes carry in the log. */
+export const SEARCHED_SHAPE = 'searched per block';
+
+/** r per block of a weighted shape at a (real) level. */
+export function weightedSchedule(weights: number[], level: number): number[] {
+  return weights.map((w) => Math.max(0, Math.round(level * w)));
+}
+
+/**
+ * The least level (to 1/32 of a token) at which `weights` reach the FLOP target, or undefined. The
+ * ratio only grows with the level, so bisection finds it; the level stays real so that moving
+ * weight between blocks is not lost to rounding the largest r.
+ */
+export function fitWeights(weights: number[], model: ModelShape, target: number): { level: number; schedule: number[]; flops: number } | undefined {
+  const reaches = (level: number) => flopRatio(model, weightedSchedule(weights, level)) >= target;
+  const top = Math.max(...weights);
+  if (!(top > 0)) return undefined;
+  let hi = model.tokenCount / top;
+  if (!reaches(hi)) return undefined;
+  let lo = 0;
+  while (hi - lo > 1 / 32) {
+    const mid = (lo + hi) / 2;
+    if (reaches(mid)) hi = mid;
+    else lo = mid;
+  }
+  const schedule = weightedSchedule(weights, hi);
+  return { level: hi, schedule, flops: flopRatio(model, schedule) };
+}
+
+/** A schedule's own shape: weights r / max r. */
+export function weightsOf(schedule: number[]): number[] {
+  const top = Math.max(...schedule);
+  return schedule.map((r) => (top > 0 ? r / top : 0));
 }
 
 /**
  * One candidate per (shape, alpha) at the level that just reaches `target`, in search order:
  * shapes in the order above (the one measured best first), alphas within each shape.
  */
-export function candidates(model: ModelShape, target: number, shapes = SHAPES, alphas = ALPHAS): Candidate[] {
+export function candidates(model: ModelShape, target: number, shapes = SHAPES, alphas = ALPHAS, variant = 'turbo'): Candidate[] {
   const out: Candidate[] = [];
   const seen = new Set<string>();
   for (const s of shapes) {
@@ -102,7 +141,7 @@ export function candidates(model: ModelShape, target: number, shapes = SHAPES, a
       const key = `${schedule.join(',')}|${alpha}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ shape: s.name, level, schedule, alpha, flops: flopRatio(model, schedule) });
+      out.push({ shape: s.name, level, schedule, alpha, variant, flops: flopRatio(model, schedule) });
     }
   }
   return out;
@@ -110,6 +149,12 @@ export function candidates(model: ModelShape, target: number, shapes = SHAPES, a
 
 /** The same shape `by` levels further (more merging when positive), for matching a measured speed. */
 export function stepLevel(c: Candidate, model: ModelShape, by: number, shapes = SHAPES): Candidate | undefined {
+  if (c.weights) {
+    const level = c.level + by;
+    const schedule = weightedSchedule(c.weights, level);
+    if (level <= 0 || Math.max(...schedule) > model.tokenCount) return undefined;
+    return { ...c, level, schedule, flops: flopRatio(model, schedule) };
+  }
   const s = shapes.find((x) => x.name === c.shape);
   const level = c.level + by;
   if (!s || level < 1 || level > model.tokenCount) return undefined;
