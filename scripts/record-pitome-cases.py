@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Records spec/fixtures/parity/pitome-cases.json: PiToMe merges computed by the official code.
+"""Records spec/fixtures/parity/pitome-cases.json: PiToMe and MLERP merges computed by official code.
 
 The official functions are imported, unchanged, from a copy of the PiToMe repository:
   https://github.com/hchautran/PiToMe, algo/pitome/merge.py at commit
@@ -8,7 +8,12 @@ The official functions are imported, unchanged, from a copy of the PiToMe reposi
   (commit 10ea8a6ea8dc55dc8ad47e4b4231102e4dfdc4ce).
 Pass the directory that holds that merge.py (it needs only torch and numpy):
 
-  python scripts/record-pitome-cases.py --pitome /path/to/PiToMe/algo/pitome > spec/fixtures/parity/pitome-cases.json
+  python scripts/record-pitome-cases.py --pitome /path/to/PiToMe/algo/pitome --turbo /path/to/turbo \
+      > spec/fixtures/parity/pitome-cases.json
+
+--turbo is the directory of the official Turbo merge.py whose bipartite_unimodal_matching and
+merge_wavg_ours produced spec/fixtures/parity/merge-cases.json: the Turbo-score cases ("score":
+"turbo") group tokens with it and apply MLERP as below.
 
 ToFu's MLERP (arXiv 2312.01026) has no published code. Its cases apply the paper's equation,
 MLERP = mean / ||mean|| * max_i ||x_i|| over the tokens merged together, on top of the official
@@ -39,8 +44,8 @@ def ratio_for(r, t):
     return 1.0 - (r + 0.5) / t
 
 
-def mlerp_from_paper(merge, x, size):
-    mean, size_out = official.merge_wavg(merge, x, size)
+def mlerp_from_paper(merge, wavg, x, size):
+    mean, size_out = wavg(merge, x, size)
     max_norm = merge(x.norm(dim=-1, keepdim=True), mode='amax')
     members = merge(torch.ones_like(x[..., :1]), mode='sum')
     rescaled = mean / mean.norm(dim=-1, keepdim=True).clamp_min(1e-12) * max_norm
@@ -75,10 +80,11 @@ def record(case):
     if case['merge'] == 'mean':
         x_out, size_out = official.merge_wavg(merge, xt, st)
     else:
-        x_out, size_out = mlerp_from_paper(merge, xt, st)
+        x_out, size_out = mlerp_from_paper(merge, official.merge_wavg, xt, st)
     assert x_out.shape[1] == N - case['r'], (x_out.shape, case)
     out = {k: case[k] for k in ('B', 'N', 'C', 'd', 'r', 'margin', 'merge')}
     out.update(
+        score='pitome',
         classToken=case['class_token'],
         x=x.tolist(),
         metric=metric.tolist(),
@@ -89,16 +95,55 @@ def record(case):
     return out
 
 
+TURBO_CASES = [
+    # MLERP over Turbo's grouping (alpha 0 is ToMe); c = 30 * alpha as beta = 1.
+    dict(B=1, N=9, C=3, d=4, r=2, alpha=0.0, class_token=True, sized=False, seed=11),
+    dict(B=2, N=17, C=6, d=5, r=4, alpha=1.0, class_token=True, sized=True, seed=12),
+    dict(B=1, N=12, C=4, d=4, r=5, alpha=0.5, class_token=False, sized=False, seed=13),
+    dict(B=1, N=197, C=16, d=64, r=16, alpha=5.0, class_token=True, sized=False, seed=14),
+]
+
+
+def record_turbo(case):
+    rng = np.random.default_rng(case['seed'])
+    B, N, C, d = case['B'], case['N'], case['C'], case['d']
+    x = rng.standard_normal((B, N, C)).astype(np.float32)
+    metric = (rng.standard_normal((B, N, d)) + 1.5 * rng.standard_normal((1, 1, d))).astype(np.float32)
+    attn = rng.dirichlet(np.ones(N), B).astype(np.float32)
+    size = rng.integers(1, 5, (B, N)).astype(np.float32) if case['sized'] else None
+    merge = turbo.bipartite_unimodal_matching(torch.from_numpy(metric), torch.from_numpy(attn), case['r'], class_token=case['class_token'], alpha=case['alpha'])
+    st = torch.from_numpy(size)[..., None] if size is not None else None
+    x_out, size_out = mlerp_from_paper(merge, turbo.merge_wavg_ours, torch.from_numpy(x), st)
+    assert x_out.shape[1] == N - case['r'], (x_out.shape, case)
+    out = {k: case[k] for k in ('B', 'N', 'C', 'd', 'r', 'alpha')}
+    out.update(
+        score='turbo',
+        merge='mlerp',
+        margin=0.5,
+        classToken=case['class_token'],
+        x=x.tolist(),
+        metric=metric.tolist(),
+        attnCls=attn.tolist(),
+        size=size.tolist() if size is not None else None,
+        expectedX=x_out.numpy().astype(np.float64).tolist(),
+        expectedSize=size_out[..., 0].numpy().astype(np.float64).tolist(),
+    )
+    return out
+
+
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()
     parser.add_argument('--pitome', required=True, help='directory holding the official algo/pitome/merge.py')
+    parser.add_argument('--turbo', required=True, help='directory holding the official Turbo merge.py')
     args = parser.parse_args()
     official = load_official(args.pitome)
+    turbo = load_official(args.turbo)
     doc = {
         'source': 'hchautran/PiToMe algo/pitome/merge.py @ 01b65c37ca1a87acbb54dfcf301a22073b9d213e: pitome_vision (ELU energy, use_bsm_pitome=False) + merge_wavg; '
         'margins 0.9 - 0.8*i/12 (algo/pitome/patch/deit.py @ 10ea8a6ea8dc55dc8ad47e4b4231102e4dfdc4ce)',
+        'turbo': 'score "turbo" cases: Turbo bipartite_unimodal_matching + merge_wavg_ours (the code behind merge-cases.json), MLERP as below',
         'note': 'merge "mlerp": ToFu (arXiv 2312.01026) has no published code; mean/||mean||*max||x_i|| over the official PiToMe groups '
         '(official merge with mode "amax"), scripts/record-pitome-cases.py mlerp_from_paper. torch ' + torch.__version__ + ', float32',
-        'cases': [record(c) for c in CASES],
+        'cases': [record(c) for c in CASES] + [record_turbo(c) for c in TURBO_CASES],
     }
     print(json.dumps(doc))

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { turboMerge } from '../../src/browser';
-import type { PitomeCase } from '../ops/pitome_case';
+import { PitomeCase, mergeOptionsOfCase } from '../ops/pitome_case';
 
 async function setBackend(name: string): Promise<boolean> {
   try {
@@ -33,8 +33,8 @@ async function pitomeCases(backend: string, casesUrl: string): Promise<PitomeCas
   for (const c of cases) {
     const before = tf.memory().numTensors;
     const x = tf.tensor3d(c.x);
-    const cls = tf.fill([c.B, c.N], NaN) as tf.Tensor2D;
-    const res = turboMerge(x, c.metric, cls, c.size, { r: c.r, protectedTokens: c.classToken ? 1 : 0, score: 'pitome', merge: c.merge, margin: c.margin });
+    const cls = (c.attnCls ? tf.tensor2d(c.attnCls) : tf.fill([c.B, c.N], NaN)) as tf.Tensor2D;
+    const res = turboMerge(x, c.metric, cls, c.size, mergeOptionsOfCase(c));
     const got = (await res.x.array()) as number[][][];
     const size = (await res.size.array()) as number[][];
     tf.dispose([x, cls, res.x, res.size, res.assignment]);

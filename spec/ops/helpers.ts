@@ -43,6 +43,12 @@ export function loadMergeCases(): import('./merge_case').MergeCase[] {
   return JSON.parse(fs.readFileSync(file, 'utf8')).cases;
 }
 
+/** The PiToMe and MLERP cases recorded from official code (spec/fixtures/parity/pitome-cases.json). */
+export function loadPitomeCases(): import('./pitome_case').PitomeCase[] {
+  const file = path.join(__dirname, '..', 'fixtures', 'parity', 'pitome-cases.json');
+  return JSON.parse(fs.readFileSync(file, 'utf8')).cases;
+}
+
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;

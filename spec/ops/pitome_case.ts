@@ -1,9 +1,9 @@
-// The PiToMe cases recorded from the official code (spec/fixtures/parity/pitome-cases.json,
-// scripts/record-pitome-cases.py) and how a suite runs one through turboMerge on the active backend.
-import * as fs from 'fs';
-import * as path from 'path';
+// The PiToMe and MLERP cases recorded from official code (spec/fixtures/parity/pitome-cases.json,
+// scripts/record-pitome-cases.py): score 'pitome' (official PiToMe, mean or MLERP) and score 'turbo'
+// with MLERP (official Turbo grouping); and how a suite runs one through turboMerge. No Node
+// built-ins here: the browser page imports it too (the file is read by loadPitomeCases in helpers.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import { turboMerge } from '../../src/ops/turbo_merge';
+import { TurboMergeOptions, turboMerge } from '../../src/ops/turbo_merge';
 
 export interface PitomeCase {
   B: number;
@@ -13,6 +13,10 @@ export interface PitomeCase {
   r: number;
   margin: number;
   merge: 'mean' | 'mlerp';
+  score: 'pitome' | 'turbo';
+  /** Turbo cases: alpha and the class-token attention (beta 1, layer 0). */
+  alpha?: number;
+  attnCls?: number[][];
   classToken: boolean;
   x: number[][][];
   metric: number[][][];
@@ -21,20 +25,24 @@ export interface PitomeCase {
   expectedSize: number[][];
 }
 
-const FILE = path.join(__dirname, '..', 'fixtures', 'parity', 'pitome-cases.json');
-export const PITOME_CASES = (JSON.parse(fs.readFileSync(FILE, 'utf8')) as { cases: PitomeCase[] }).cases;
 export const PITOME_TOL = 1e-5;
 
 export const pitomeCaseName = (c: PitomeCase, i: number) =>
-  `#${i} B${c.B} N${c.N} C${c.C} d${c.d} r=${c.r} margin=${c.margin.toFixed(4)} ${c.merge}${c.classToken ? '' : ', no class token'}${c.size ? ', prior sizes' : ''}`;
+  `#${i} ${c.score} B${c.B} N${c.N} C${c.C} d${c.d} r=${c.r} ${c.score === 'pitome' ? `margin=${c.margin.toFixed(4)}` : `alpha=${c.alpha}`} ${c.merge}${c.classToken ? '' : ', no class token'}${c.size ? ', prior sizes' : ''}`;
 
 export function runPitomeCase(c: PitomeCase): { x: number[][][]; size: number[][]; assignment: number[][] } {
-  // clsAttn is an input of the op; PiToMe's score does not read it, so anything goes: NaN proves it.
-  const cls = Array.from({ length: c.B }, () => new Array<number>(c.N).fill(NaN));
+  // PiToMe's score does not read clsAttn, so anything goes there: NaN proves it.
+  const cls = c.attnCls ?? Array.from({ length: c.B }, () => new Array<number>(c.N).fill(NaN));
   const x = tf.tensor3d(c.x);
-  const res = turboMerge(x, c.metric, cls, c.size, { r: c.r, protectedTokens: c.classToken ? 1 : 0, score: 'pitome', merge: c.merge, margin: c.margin });
+  const res = turboMerge(x, c.metric, cls, c.size, mergeOptionsOfCase(c));
   const out = { x: res.x.arraySync(), size: res.size.arraySync(), assignment: res.assignment.arraySync() };
   tf.dispose([x, res.x, res.size, res.assignment]);
   return out;
 }
 
+
+/** The turboMerge options a case was recorded with. */
+export function mergeOptionsOfCase(c: PitomeCase): TurboMergeOptions {
+  const common = { r: c.r, protectedTokens: c.classToken ? 1 : 0, merge: c.merge };
+  return c.score === 'pitome' ? { ...common, score: 'pitome', margin: c.margin } : { ...common, score: 'turbo', alpha: c.alpha };
+}

@@ -1,13 +1,15 @@
-// turboMerge with score 'pitome' (and merge 'mlerp') against cases recorded from the official PiToMe
-// code (spec/fixtures/parity/pitome-cases.json, scripts/record-pitome-cases.py): every backend
+// turboMerge with score 'pitome' (mean and MLERP) and Turbo's score with MLERP against cases recorded
+// from official code (spec/fixtures/parity/pitome-cases.json, scripts/record-pitome-cases.py): every backend
 // (tensorflow too when tfjs-node and the op library are there), fused and composite kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import { turboMerge } from '../../src/ops/turbo_merge';
 import { registerFusedKernels } from '../../src/ops/register';
 import { useBackend } from '../../src/runtime/backend';
 import { withNative } from '../helpers/backends';
-import { BACKENDS, firstRowMismatch, leakedTensors, maxAbsDiff, pathsFor, useKernelPath } from './helpers';
-import { PITOME_CASES as CASES, PITOME_TOL as TOL, pitomeCaseName as caseName, runPitomeCase } from './pitome_case';
+import { BACKENDS, firstRowMismatch, leakedTensors, loadPitomeCases, maxAbsDiff, pathsFor, useKernelPath } from './helpers';
+import { PITOME_TOL as TOL, pitomeCaseName as caseName, runPitomeCase } from './pitome_case';
+
+const CASES = loadPitomeCases();
 
 // Largest |x − official| per backend and kernel path, printed once: the parity figure docs quote.
 const worst = new Map<string, number>();
@@ -22,14 +24,14 @@ describe.each(withNative(BACKENDS))('%s backend', (backend) => {
   describe.each(pathsFor(backend))('%s kernels', (kernelPath) => {
     beforeAll(() => useKernelPath(kernelPath));
 
-    test.each(CASES.map((c, i) => [caseName(c, i), c] as const))('official PiToMe case %s', (_name, c) => {
+    test.each(CASES.map((c, i) => [caseName(c, i), c] as const))('recorded case %s', (_name, c) => {
       let out: ReturnType<typeof runPitomeCase> | undefined;
       expect(leakedTensors(() => (out = runPitomeCase(c)))).toBe(0);
       const { x, size, assignment } = out!;
       // Token order exact: protected tokens in descending energy, then destinations in rank order.
       expect(firstRowMismatch(x, c.expectedX, TOL)).toBeNull();
       expect(size).toEqual(c.expectedSize);
-      const key = `${backend} ${kernelPath} ${c.merge}`;
+      const key = `${backend} ${kernelPath} ${c.score} ${c.merge}`;
       worst.set(key, Math.max(worst.get(key) ?? 0, maxAbsDiff(x.flat(2), c.expectedX.flat(2))));
       const nOut = c.N - c.r;
       for (let b = 0; b < c.B; b++) {

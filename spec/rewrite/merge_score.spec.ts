@@ -1,13 +1,21 @@
 // The score and merge choices in converted graphs: a default conversion writes neither attribute
 // nor any metadata for them (its output is what it was before they existed); --score pitome
 // --merge mlerp writes them on every TurboMerge with PiToMe's per-block margin, --strip still gives
-// the original bytes back, and --portable refuses them.
+// the original bytes back; --portable lowers MLERP (checked on the recorded Turbo + MLERP cases) and
+// refuses PiToMe.
 import * as fsp from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
 import { convertWithTurbo, embeddedModelDir, rewriteGraph, stripTurboModel } from '../../src/convert';
-import { readGraphModel } from '../../src/graph/model_io';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { Graph, floatAttr, intAttr } from '../../src/graph/ir';
+import { graphToArtifacts, readGraphModel } from '../../src/graph/model_io';
 import { OptionsError } from '../../src/errors';
+import { replaceTurboOpsWithStandardOps } from '../../src/rewrite/portable_merge';
+import { useBackend } from '../../src/runtime/backend';
+import { BACKENDS, firstRowMismatch, loadPitomeCases } from '../ops/helpers';
+import { PITOME_TOL, PitomeCase, pitomeCaseName } from '../ops/pitome_case';
 
 let tmp: string;
 beforeAll(async () => {
@@ -66,11 +74,44 @@ test('strip(convert(m, pitome, mlerp)) has the bytes of m', async () => {
   }
 });
 
-test('--portable refuses a score or merge it has no standard-op form of, naming it', async () => {
+test('--portable refuses the PiToMe score, naming it', async () => {
   const g = await readGraphModel(embeddedModelDir());
-  expect(() => rewriteGraph(g, { r: 8, score: 'pitome', portable: true })).toThrow(OptionsError);
+  expect(() => rewriteGraph(g, { r: 8, score: 'pitome', merge: 'mlerp', portable: true })).toThrow(OptionsError);
   const g2 = await readGraphModel(embeddedModelDir());
-  expect(() => rewriteGraph(g2, { r: 8, merge: 'mlerp', portable: true })).toThrow('--merge mlerp');
+  expect(() => rewriteGraph(g2, { r: 8, score: 'pitome', portable: true })).toThrow('portable: has no standard-op form of --score pitome');
+});
+
+/** One TurboMerge (Turbo score, MLERP) on placeholders, replaced by standard ops. */
+function loweredMlerpGraph(c: PitomeCase): Graph {
+  const g = new Graph({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }, []);
+  const ph = (name: string) => g.addNode({ name, op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' } } }).name;
+  const attr = { r: intAttr(c.r), alpha: floatAttr(c.alpha!), beta: floatAttr(1), gamma: floatAttr(0), layer: intAttr(0), protected_tokens: intAttr(c.classToken ? 1 : 0), r_threshold: intAttr(0), merge_mode: intAttr(1) };
+  g.addNode({ name: 'merge', op: 'TurboMerge', input: [ph('x'), ph('metric'), ph('cls'), ...(c.size ? [ph('size')] : [])], attr });
+  g.addNode({ name: 'x_out', op: 'Identity', input: ['merge'], attr: { T: { type: 'DT_FLOAT' } } });
+  g.addNode({ name: 'size_out', op: 'Identity', input: ['merge:1'], attr: { T: { type: 'DT_FLOAT' } } });
+  expect(replaceTurboOpsWithStandardOps(g, new Map([['merge', c.N]])).merges).toBe(1);
+  g.topoSort();
+  return g;
+}
+
+const MLERP_CASES = loadPitomeCases().filter((c) => c.score === 'turbo' && c.merge === 'mlerp');
+
+describe.each(BACKENDS)('--portable MLERP on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  test.each(MLERP_CASES.map((c, i) => [pitomeCaseName(c, i), c] as const))('recorded Turbo + MLERP case %s, no Turbo op left', async (_name, c) => {
+    expect(MLERP_CASES.length).toBeGreaterThanOrEqual(4);
+    const g = loweredMlerpGraph(c);
+    expect(g.nodes.filter((n) => n.op.startsWith('Turbo'))).toEqual([]);
+    const model = await loadGraphModel(tf.io.fromMemory(graphToArtifacts(g)));
+    const feeds: tf.NamedTensorMap = { x: tf.tensor3d(c.x), metric: tf.tensor3d(c.metric), cls: tf.tensor2d(c.attnCls!) };
+    if (c.size) feeds.size = tf.tensor2d(c.size);
+    const [x, size] = model.execute(feeds, ['x_out', 'size_out']) as tf.Tensor[];
+    expect(firstRowMismatch(x.arraySync() as number[][][], c.expectedX, PITOME_TOL)).toBeNull();
+    expect(size.arraySync()).toEqual(c.expectedSize);
+    tf.dispose([x, size, ...Object.values(feeds)]);
+    model.dispose();
+  });
 });
 
 test('an unknown score is refused by the options check', async () => {

@@ -8,7 +8,7 @@
 //   → R = Max, dst = ArgMax (first index on ties) → E = R − c·clsAttn[src] → TopKV2 (stable: lower
 //   index first on ties) → the r best sources merge into their dst; the others keep their order
 //   (Cumsum) → dest per token → M = [dest == o] → x' = M·(x·size) / M·size (the official
-//   merge_wavg), size' = M·size.
+//   merge_wavg), size' = M·size; with merge_mode MLERP, merged rows rescaled (mlerpInStandardOps).
 // Comparisons are Equal + Cast rather than OneHot: tfjs-wasm's OneHot ignores the float dtype.
 
 import { Graph, formatRef } from '../graph/ir';
@@ -70,11 +70,11 @@ function mergeInStandardOps(tf: TfBuilder, graph: Graph, node: NodeDef, n: numbe
     const v = node.attr?.[name];
     return v?.f !== undefined ? Number(v.f) : v?.i !== undefined ? Number(v.i) : undefined;
   });
-  // The lowering is Turbo's score with the size-weighted mean. PiToMe's energy needs an N×N ELU
-  // mean and a rank-dependent split that is not written yet: refused rather than silently Turbo.
-  if (a.score || a.mergeMode) {
-    const chosen = [a.score ? `--score ${MERGE_SCORES[a.score] ?? a.score}` : '', a.mergeMode ? `--merge ${MERGE_MODES[a.mergeMode] ?? a.mergeMode}` : ''].filter(Boolean).join(' ');
-    throw new OptionsError('portable', `has no standard-op form of ${chosen} (only --score turbo --merge mean); convert without --portable and load the Turbo ops`);
+  // The lowering is Turbo's score, with the mean or MLERP. PiToMe's energy needs an N×N ELU mean
+  // and a rank-dependent split that is not written yet: refused rather than silently Turbo.
+  if (a.score || (a.mergeMode ?? 0) > 1) {
+    const chosen = [a.score ? `--score ${MERGE_SCORES[a.score] ?? a.score}` : '', (a.mergeMode ?? 0) > 1 ? `--merge ${MERGE_MODES[a.mergeMode!] ?? a.mergeMode}` : ''].filter(Boolean).join(' ');
+    throw new OptionsError('portable', `has no standard-op form of ${chosen} (only --score turbo); convert without --portable and load the Turbo ops`);
   }
   const p = a.protectedTokens ?? 1;
   const r = effectiveR(a.r ?? 0, n, p, a.rThreshold ?? 0);
@@ -145,8 +145,25 @@ function mergeInStandardOps(tf: TfBuilder, graph: Graph, node: NodeDef, n: numbe
   const m = tf.cast(at('members'), tf.equal(at('members_eq'), tf.expandDims(at('dest_row'), dest, 1), tf.f32(at('outputs'), [nOut, 1], range(nOut))), 'bool', 'float32');
   const sizeOut = tf.reduce(at('size'), 'Sum', tf.binary(at('size_terms'), 'Mul', m, tf.expandDims(at('size_row'), size, 1)), [2], false);
   const weighted = tf.binary(at('weighted_x'), 'Mul', x, tf.expandDims(at('size_col'), size, 2));
-  const xOut = tf.binary(at('x'), 'RealDiv', tf.batchMatMul(at('x_sum'), m, weighted, false), tf.expandDims(at('size_out_col'), sizeOut, 2));
+  const xMean = tf.binary(at('x'), 'RealDiv', tf.batchMatMul(at('x_sum'), m, weighted, false), tf.expandDims(at('size_out_col'), sizeOut, 2));
+  const xOut = a.mergeMode === 1 ? mlerpInStandardOps(tf, at, x, xMean, m) : xMean;
   return [xOut, sizeOut, assignmentUsed ? tf.cast(at('assignment'), dest, 'float32', 'int32') : undefined];
+}
+
+/**
+ * MLERP (docs/ALGORITHM.md) on the mean x' [B, N', C]: merged rows rescaled to the largest norm of
+ * their members, x' · max_i ‖x_i‖ / max(‖x'‖, 1e−12); M [B, N', N] is 0/1 and norms are ≥ 0, so the
+ * largest member norm is Max over i of M·‖x_i‖. Rows one token went to keep the mean (SelectV2).
+ */
+function mlerpInStandardOps(tf: TfBuilder, at: (s: string) => string, x: string, xMean: string, m: string): string {
+  const rowNorm = (name: string, t: string, keep: boolean) => tf.unary(at(`${name}_norm`), 'Sqrt', tf.reduce(at(`${name}_sq_sum`), 'Sum', tf.unary(at(`${name}_sq`), 'Square', t), [2], keep));
+  const memberNorms = tf.binary(at('mlerp_member_norms'), 'Mul', m, tf.expandDims(at('mlerp_norm_row'), rowNorm('mlerp_x', x, false), 1));
+  const maxNorm = tf.reduce(at('mlerp_max_norm'), 'Max', memberNorms, [2], true);
+  const meanNorm = tf.binary(at('mlerp_mean_norm_floor'), 'Maximum', rowNorm('mlerp_mean', xMean, true), tf.scalar(at('mlerp_eps'), 1e-12));
+  const scaled = tf.binary(at('mlerp_scaled'), 'Mul', xMean, tf.binary(at('mlerp_scale'), 'RealDiv', maxNorm, meanNorm));
+  const members = tf.reduce(at('mlerp_members'), 'Sum', m, [2], true);
+  const merged = tf.node(at('mlerp_is_merged'), 'Greater', [members, tf.scalar(at('mlerp_one'), 1)], { T: { type: 'DT_FLOAT' } });
+  return tf.node(at('mlerp_x'), 'SelectV2', [merged, scaled, xMean], { T: { type: 'DT_FLOAT' } });
 }
 
 /** [B, K, depth] with 1 where the (float) index equals the position along the last axis. */
