@@ -85,7 +85,7 @@ async function main(args: string[]): Promise<void> {
     return (
       `| ${TITLE[r.model]} | ${r.backend} | ${r.batch} | ${fmt(o)} | ${fmt(t)} | **${(o / t).toFixed(2)}x** | ` +
       `${fmt(r.original.warmupMs)} / ${fmt(r.turbo.warmupMs)} | ${fmt(r.original.firstMs)} / ${fmt(r.turbo.firstMs)} | ` +
-      `${(r.original.firstMs / o).toFixed(2)} / ${(r.turbo.firstMs / t).toFixed(2)} | ${r.runs}${finite} |`
+      `${(r.original.firstMs / o).toFixed(2)} / ${(r.turbo.firstMs / t).toFixed(2)} | ${r.original.warmMs.map(fmt).join(', ')} / ${r.turbo.warmMs.map(fmt).join(', ')}${finite} |`
     );
   };
   try {
@@ -132,7 +132,7 @@ async function main(args: string[]): Promise<void> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`\nChromium ${chromium}, headless, SwiftShader (harness flags); Turbo r = 16, alpha = 5; warm = median of the warm runs, original and Turbo alternating in one page`);
-  console.log('| model | backend | batch | original warm | Turbo warm | speed-up | warmup() original / Turbo | first run after warmup() original / Turbo | first ÷ warm original / Turbo | warm runs |');
+  console.log('| model | backend | batch | original warm | Turbo warm | speed-up | warmup() original / Turbo | first run after warmup() original / Turbo | first ÷ warm original / Turbo | warm runs original / Turbo |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(line(r));
   if (mergeRows.length) {
