@@ -16,7 +16,7 @@
 // call equal); top-1 agreement and, with labels, accuracy are reported beside it.
 // For a speed target only the choice is timed, on the backend that will run the model (interleaved
 // with the unmerged model); the search itself is for a FLOP ratio, corrected by the measured
-// FLOP-to-speed efficiency when the measurement falls short.
+// FLOP-to-speed efficiency when the measurement misses it.
 
 import * as crypto from 'crypto';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,7 +31,7 @@ import { BackendName, defaultBackend, restoringBackend, useBackend } from '../ru
 import { interleave, median, timedHere } from '../runtime/timing';
 import { mulberry32 as rng } from '../rng';
 import { CalibrationSet } from './calibration';
-import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, stepLevel, weightsOf } from './schedules';
+import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, weightsOf } from './schedules';
 import { Agreement, agreement } from './score';
 import { Loaded, LogitCache, RowSet, checkFinite, checkInputShape, disposeRowSet, loadGraph, logitsOn, rowSet } from './scorer';
 import { MERGE_VARIANTS, MergeVariant, variantNamed } from './space';
@@ -257,6 +257,9 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
     };
     const what = (c: Candidate) => `the merged model (${c.shape}, alpha ${c.alpha}, ${c.variant})`;
     const limit = options.timeLimitSeconds;
+    // With a speed target the choice is still to be timed when the search ends: the search gets
+    // 60 % of the time limit.
+    const searchLimit = limit !== undefined && targetSpeedup !== undefined ? 0.6 * limit : limit;
     const maxEvals = options.maxEvals ?? 48;
     let stopped: string | undefined;
     const log: ScoredCandidate[] = [];
@@ -272,8 +275,8 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
         stopped ??= `${maxEvals} candidates scored (maxEvals)`;
         return undefined;
       }
-      if (limit !== undefined && elapsed() > limit && best) {
-        stopped ??= `time limit of ${limit} s reached`;
+      if (searchLimit !== undefined && elapsed() > searchLimit && best) {
+        stopped ??= `time limit of ${limit} s reached${searchLimit !== limit ? ' (60 % of it for the search)' : ''}`;
         return undefined;
       }
       const [out] = await cache.get(keyOf(c), what(c), build(c), [sets.screen]);
@@ -327,8 +330,8 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
       const finalists: (ScoredCandidate & { search: Agreement })[] = [];
       for (const [i, f] of eligible.slice(0, Math.max(1, options.finalists ?? 2)).entries()) {
         // The best is always completed: the choice must be scored on every search row.
-        if (i > 0 && limit !== undefined && elapsed() > limit) {
-          stopped ??= `time limit of ${limit} s reached`;
+        if (i > 0 && searchLimit !== undefined && elapsed() > searchLimit) {
+          stopped ??= `time limit of ${limit} s reached${searchLimit !== limit ? ' (60 % of it for the search)' : ''}`;
           break;
         }
         finalists.push(await complete(f));
@@ -388,19 +391,15 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
       const want = targetSpeedup * (1 + (options.speedMargin ?? 0.03));
       chosen.speedup = await speed.measure(chosen);
       efficiency = chosen.speedup / chosen.flops;
-      // Short of the target: rebuild the same shape for the FLOP ratio the measured efficiency asks
-      // for and time it again, a few times at most (each timing is the costly part on wasm).
-      for (let tries = 0; chosen.speedup! < want && tries < 3; tries++) {
-        if (limit !== undefined && elapsed() > limit) {
-          stopped ??= `time limit of ${limit} s reached`;
-          break;
-        }
-        const eff = chosen.speedup! / chosen.flops;
-        flopTarget = Math.max(flopTarget, (want / eff) * 1.01);
-        const refit = chosen.weights ?? weightsOf(chosen.schedule);
-        const fit = fitWeights(refit, shape, flopTarget);
-        const next = fit ? { ...bare(chosen), shape: chosen.weights ? chosen.shape : `${chosen.shape}, refitted`, weights: refit, level: fit.level, schedule: fit.schedule, flops: fit.flops } : stepLevel(bare(chosen), shape, 1, shapes);
-        if (!next) break;
+      // Off the target: rebuild the same shape for the FLOP ratio the measured efficiency asks for
+      // and time it again, a few times at most (each timing is the costly part on wasm). Short of
+      // it, until it is reached; well above it (merging more than needed costs accuracy), once,
+      // keeping the faster one if the lighter one falls short.
+      const refitted = async (ft: number): Promise<ScoredCandidate & { search: Agreement }> => {
+        const w = chosen.weights ?? weightsOf(chosen.schedule);
+        const fit = fitWeights(w, shape, ft);
+        const next = fit ? { ...bare(chosen), shape: chosen.weights ? chosen.shape : `${chosen.shape}, refitted`, weights: w, level: fit.level, schedule: fit.schedule, flops: fit.flops } : undefined;
+        if (!next || keyOf(next) === keyOf(chosen)) return chosen;
         stage = 'speed refit';
         const [a, b] = await cache.get(keyOf(next), what(next), build(next), [sets.screen, sets.rest]);
         const screenScore = agreement(ref.screen, a, classes, undefined, labelsOf(screenRows));
@@ -412,7 +411,25 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
         s.speedup = await speed.measure(s);
         log.push(s);
         scored.set(keyOf(next), s);
-        chosen = s;
+        return s;
+      };
+      const timeLeft = () => limit === undefined || elapsed() <= limit;
+      for (let tries = 0; chosen.speedup! < want && tries < 3; tries++) {
+        if (!timeLeft()) {
+          stopped ??= `time limit of ${limit} s reached`;
+          break;
+        }
+        flopTarget = Math.max(flopTarget * 1.01, (want / (chosen.speedup! / chosen.flops)) * 1.01);
+        const next = await refitted(flopTarget);
+        if (next === chosen) break;
+        chosen = next;
+      }
+      if (chosen.speedup! > want * 1.08 && timeLeft()) {
+        const lighter = await refitted(Math.max(1.01, (chosen.flops * want * 1.01) / chosen.speedup!));
+        if (lighter.speedup !== undefined && lighter.speedup >= want) {
+          chosen = lighter;
+          flopTarget = lighter.flops;
+        }
       }
       if (chosen.speedup! < targetSpeedup) {
         throw new OptionsError('targetSpeedup', `${targetSpeedup}x was not reached on ${speed.backend}: the best candidate measured ${chosen.speedup!.toFixed(2)}x (FLOP ratio ${chosen.flops.toFixed(2)})`);

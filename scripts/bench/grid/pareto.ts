@@ -57,7 +57,10 @@ export interface ParetoRow {
   top1: number;
   delta: number;
   agreement: number;
+  /** Median over the interleaved pairs of unmerged ÷ merged wall time. */
   speedup: number;
+  /** The same for this process's CPU time (all threads): what merging saves in work, less sensitive to other jobs' load than wall time. */
+  cpuSpeedup: number;
   pareto?: boolean;
   tuned?: { targetFlops: number; seconds: number; candidates: number; stopped?: string; shape: string; confirmAgreement: number };
 }
@@ -79,7 +82,15 @@ export interface ParetoResult {
 
 export const PARETO_PLOT = 'pareto.svg';
 
-const methodName = (alpha: number, variant: string) => (variant !== 'turbo' ? variant : alpha === 0 ? 'ToMe (alpha 0)' : `Turbo alpha ${alpha}`);
+const methodName = (alpha: number, variant: string) => {
+  const v = variantNamed(variant);
+  if (!v.usesAlpha) return variant;
+  const base = alpha === 0 ? 'ToMe (alpha 0)' : `Turbo alpha ${alpha}`;
+  return variant === 'turbo' ? base : `${base}, ${variant.replace(/^turbo, /, '')}`;
+};
+
+/** The alpha a non-default variant is shown at: Turbo's best at medium merging (docs/BENCHMARKS.md, eval-grid). */
+const VARIANT_ALPHA = 1;
 
 export async function runPareto(imagesDir: string, opts: ParetoOptions, io: ProgramIo): Promise<ParetoResult> {
   const started = Date.now();
@@ -112,7 +123,7 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
     const ref = await logitsOn(base, heldSet);
     const refTop = argmaxRows(ref.data, ref.classes);
     const unmergedTop1 = top1(refTop, heldLabels);
-    rows.push({ method: 'unmerged', kind: 'unmerged', r: [], alpha: null, variant: 'turbo', flops: 1, top1: unmergedTop1, delta: 0, agreement: 1, speedup: 1 });
+    rows.push({ method: 'unmerged', kind: 'unmerged', r: [], alpha: null, variant: 'turbo', flops: 1, top1: unmergedTop1, delta: 0, agreement: 1, speedup: 1, cpuSpeedup: 1 });
     io.err(`unmerged: top-1 ${pct(unmergedTop1)} on ${held.length} held-out photos\n`);
 
     const measure = async (r: number[], alpha: number, variant: string): Promise<Omit<ParetoRow, 'method' | 'kind'>> => {
@@ -123,18 +134,18 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
         const out = await logitsOn(m, heldSet);
         const top = argmaxRows(out.data, out.classes);
         const t1 = top1(top, heldLabels);
-        return { r, alpha, variant, flops: flopsOf(r), top1: t1, delta: t1 - unmergedTop1, agreement: top.filter((c, i) => c === refTop[i]).length / top.length, speedup: await pairedSpeedup(base, m, x, opts.pairs) };
+        return { r, alpha, variant, flops: flopsOf(r), top1: t1, delta: t1 - unmergedTop1, agreement: top.filter((c, i) => c === refTop[i]).length / top.length, ...(await pairedSpeedup(base, m, x, opts.pairs)) };
       } finally {
         m.model.dispose();
       }
     };
 
     for (const variant of MERGE_VARIANTS) {
-      for (const alpha of variant.usesAlpha ? opts.alpha : opts.alpha.slice(0, 1)) {
+      for (const alpha of variant.name === 'turbo' ? opts.alpha : [VARIANT_ALPHA]) {
         for (const r of opts.r) {
           const row = { method: methodName(alpha, variant.name), kind: 'fixed' as const, ...(await measure(parseRSchedule(r, plan.blocks.length), alpha, variant.name)) };
           rows.push(row);
-          io.err(`${row.method} r=${r}: top-1 ${pct(row.top1)} (${signed(row.delta)}), FLOP ratio ${row.flops.toFixed(2)}, measured ${row.speedup.toFixed(2)}x\n`);
+          io.err(`${row.method} r=${r}: top-1 ${pct(row.top1)} (${signed(row.delta)}), FLOP ratio ${row.flops.toFixed(2)}, measured ${row.speedup.toFixed(2)}x (CPU time ${row.cpuSpeedup.toFixed(2)}x)\n`);
         }
       }
     }
@@ -220,11 +231,11 @@ export function paretoMarkdown(res: ParetoResult, plot?: string): string {
     ...(plot ? [`![top-1 vs measured speed-up](${plot})`, ''] : []),
     `Unmerged: ${pct(unmerged.top1)} top-1 on the held-out photos. Tuned rows: \`tuneTurbo\` with \`targetFlops\` on the ${res.images.calibration} calibration photos (the CLI's \`--target-flops X --calibrate\`); Δ is against the unmerged model on the same photos; ★: on the Pareto front (no row both faster and more accurate).`,
     '',
-    '| method | r per block | alpha | FLOP ratio | measured speed-up | top-1 (held-out) | Δ top-1 | agreement | tuning |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| method | r per block | alpha | FLOP ratio | measured speed-up (wall) | (CPU time) | top-1 (held-out) | Δ top-1 | agreement | tuning |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...sorted.map(
       (r) =>
-        `| ${r.pareto ? '★ ' : ''}${r.method} | ${sched(r)} | ${r.alpha ?? '–'} | ${r.flops.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${pct(r.top1)} | ${r.kind === 'unmerged' ? '' : signed(r.delta)} | ${pct(r.agreement)} | ${
+        `| ${r.pareto ? '★ ' : ''}${r.method} | ${sched(r)} | ${r.alpha ?? '–'} | ${r.flops.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.cpuSpeedup.toFixed(2)}x | ${pct(r.top1)} | ${r.kind === 'unmerged' ? '' : signed(r.delta)} | ${pct(r.agreement)} | ${
           r.tuned ? `${r.tuned.shape}; ${r.tuned.candidates} candidates, ${r.tuned.seconds.toFixed(0)} s${r.tuned.stopped ? ` (${r.tuned.stopped})` : ''}` : ''
         } |`,
     ),
@@ -272,7 +283,7 @@ export function paretoSpec(res: ParetoResult): object {
   };
 }
 
-async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: number): Promise<number> {
+async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: number): Promise<{ speedup: number; cpuSpeedup: number }> {
   const run = (m: Loaded) =>
     timedHere(m.output, async () => {
       const y = m.model.execute({ [m.input]: x }, m.output) as tf.Tensor;
@@ -280,7 +291,7 @@ async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: nu
       y.dispose();
     });
   const { times } = await interleave([run(base), run(cand)], { rounds: pairs });
-  return median(times[0].wall.map((t, i) => t / times[1].wall[i]));
+  return { speedup: median(times[0].wall.map((t, i) => t / times[1].wall[i])), cpuSpeedup: median(times[0].cpu.map((t, i) => t / times[1].cpu[i])) };
 }
 
 function clone(g: Graph): Graph {
