@@ -12,7 +12,7 @@ namespace turbo {
 
 struct MergeAttrs {
   int64_t r = 0, layer = 0, protected_tokens = 1, r_threshold = 0, score = kScoreTurbo, merge_mode = kMergeMean;
-  float margin = 0.5f;
+  float margin = 0.5f, tau_sim = 1.0f, tau_info = 20.0f, tau_size = 40.0f;
   double c = 0;  // 30 * alpha * beta^|gamma - layer|
 
   explicit MergeAttrs(tensorflow::OpKernelConstruction* ctx) {
@@ -27,8 +27,16 @@ struct MergeAttrs {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("score", &score));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("merge_mode", &merge_mode));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("margin", &margin));
-    OP_REQUIRES(ctx, score == kScoreTurbo || score == kScorePitome,
-                tensorflow::errors::InvalidArgument("turboMerge: score = ", score, " is not one of 'turbo' (0), 'pitome' (1)"));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("tau_sim", &tau_sim));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("tau_info", &tau_info));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("tau_size", &tau_size));
+    OP_REQUIRES(ctx, score == kScoreTurbo || score == kScorePitome || score == kScoreMctf,
+                tensorflow::errors::InvalidArgument("turboMerge: score = ", score,
+                                                    " is not one of 'turbo' (0), 'pitome' (1), 'mctf' (2)"));
+    for (auto [name, v] : {std::pair<const char*, float>{"tauSim", tau_sim}, {"tauInfo", tau_info}, {"tauSize", tau_size}}) {
+      OP_REQUIRES(ctx, std::isfinite(v) && v >= 0,
+                  tensorflow::errors::InvalidArgument("turboMerge: ", name, " = ", v, " must be finite and non-negative"));
+    }
     OP_REQUIRES(ctx, merge_mode == kMergeMean || merge_mode == kMergeMlerp,
                 tensorflow::errors::InvalidArgument("turboMerge: merge = ", merge_mode, " is not one of 'mean' (0), 'mlerp' (1)"));
     // No model has this many tokens; an edited graph asking for more is refused, not clamped.

@@ -24,8 +24,13 @@ class TurboMergeCpuOp : public OpKernel {
     const Tensor& x = ctx->input(0);
     const float* size = s.has_size ? ctx->input(3).flat<float>().data() : nullptr;
     int32_t* dest = assignment->flat<int32>().data();
+    turbo::MatchParams params{s.r, attrs_.c, attrs_.protected_tokens, attrs_.score, attrs_.margin};
+    params.tau_sim = attrs_.tau_sim;
+    params.tau_info = attrs_.tau_info;
+    params.tau_size = attrs_.tau_size;
+    params.size = size;
     turbo::BipartiteMatch(ctx->input(1).flat<float>().data(), ctx->input(2).flat<float>().data(), s.batch, s.n, s.d,
-                          {s.r, attrs_.c, attrs_.protected_tokens, attrs_.score, attrs_.margin}, dest);
+                          params, dest);
     turbo::MergeWeighted(x.flat<float>().data(), size, dest, s.batch, s.n, s.n_out, s.channels,
                          x_out->flat<float>().data(), size_out->flat<float>().data(), attrs_.merge_mode);
   }

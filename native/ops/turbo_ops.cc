@@ -89,6 +89,9 @@ REGISTER_OP("TurboMerge")
     .Attr("score: int = 0")
     .Attr("merge_mode: int = 0")
     .Attr("margin: float = 0.5")
+    .Attr("tau_sim: float = 1.0")
+    .Attr("tau_info: float = 20.0")
+    .Attr("tau_size: float = 40.0")
     .Output("x_merged: float")
     .Output("size_merged: float")
     .Output("assignment: int32")
@@ -99,7 +102,9 @@ x [B, N, C], metric [B, N, d] (head-averaged keys), cls_attn [B, N] (head-averag
 attention), size [B, N] (N = 1) or all ones (N = 0) -> x_merged [B, N - r, C], size_merged
 [B, N - r], assignment [B, N] (the output index of every input token). r is clamped to
 floor((N - protected_tokens) / 2) and is 0 when N < r_threshold; c = 30 alpha beta^|gamma - layer|.
-score: 0 Turbo's informativity (alpha 0 = ToMe), 1 PiToMe's energy mean_j ELU(cos - margin).
+score: 0 Turbo's informativity (alpha 0 = ToMe), 1 PiToMe's energy mean_j ELU(cos - margin),
+2 MCTF's similarity x informativeness x size weight (tau_sim, tau_info, tau_size), matched both ways;
+with score 2, cls_attn carries the attention each token receives (mean over heads and queries).
 merge_mode: 0 size-weighted mean, 1 MLERP (the mean rescaled to its largest member norm).
 )doc");
 

@@ -98,7 +98,7 @@ TURBO_HD inline bool RanksBefore(double score_a, int64_t a, double score_b, int6
 }
 
 // Token selection (src/ops/kernel_names.ts MERGE_SCORES) and merge arithmetic (MERGE_MODES), by graph code.
-enum Score : int64_t { kScoreTurbo = 0, kScorePitome = 1 };
+enum Score : int64_t { kScoreTurbo = 0, kScorePitome = 1, kScoreMctf = 2 };
 enum MergeMode : int64_t { kMergeMean = 0, kMergeMlerp = 1 };
 
 struct MatchParams {
@@ -107,7 +107,89 @@ struct MatchParams {
   int64_t protected_tokens;
   int64_t score = kScoreTurbo;
   float margin = 0.5f;  // PiToMe's energy margin (float32, as the graph attr stores it)
+  float tau_sim = 1.0f, tau_info = 20.0f, tau_size = 40.0f;  // MCTF's temperatures (0: criterion off)
+  const float* size = nullptr;                              // prior sizes [batch, n] for MCTF, or null
 };
+
+// MCTF (the TS mctfMatch, docs/ALGORITHM.md): Turbo's split, edge weight
+// ((cos + 1) / 2)^(1/tau_sim) * (info_a info_b)^(1/tau_info) * (size_a size_b)^(1/tau_size) with
+// info = (1/attn) / max(1/attn), size = (1/size) / max(1/size) over the n tokens; floor(r/2) sources
+// merge into their best destination, then r - floor(r/2) destinations (with what they received) into
+// their best kept token (protected first, then the kept sources in token order, or in step-1 order
+// when p = 0). Output: the kept tokens, then the other destinations in step-2 order.
+inline int64_t MctfMatch(const float* metric, const float* attn, int64_t batch, int64_t n, int64_t d,
+                         const MatchParams& params, int32_t* dest) {
+  const int64_t r = params.r, p = params.protected_tokens, r1 = r / 2, r2 = r - r / 2;
+  const double ts = params.tau_sim, ti = params.tau_info, tz = params.tau_size;
+  std::vector<int32_t> src_idx, dst_idx;
+  SplitTokens(n, p, &src_idx, &dst_idx);
+  const int64_t ns = static_cast<int64_t>(src_idx.size()), nd = static_cast<int64_t>(dst_idx.size());
+  std::vector<double> src_unit(ns * d), dst_unit(nd * d), w(ns * nd), info(n), size_w(n), inv(n), best_w(ns), best_w2(nd);
+  std::vector<int32_t> best(ns), order(ns), kept, best2(nd), order2(nd), dst_out(nd);
+  const auto criterion = [&](const float* v, double t, int64_t b, std::vector<double>* out) {
+    if (v == nullptr || t == 0) {
+      std::fill(out->begin(), out->end(), 1.0);
+      return;
+    }
+    double mx = -static_cast<double>(INFINITY);
+    for (int64_t i = 0; i < n; ++i) {
+      inv[i] = 1.0 / static_cast<double>(v[b * n + i]);
+      mx = (inv[i] != inv[i] || mx != mx) ? NAN : (inv[i] > mx ? inv[i] : mx);  // Math.max: NaN wins
+    }
+    for (int64_t i = 0; i < n; ++i) (*out)[i] = inv[i] / mx;
+  };
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* m = metric + b * n * d;
+    for (int64_t a = 0; a < ns; ++a) UnitRow(m + src_idx[a] * d, d, &src_unit[a * d]);
+    for (int64_t j = 0; j < nd; ++j) UnitRow(m + dst_idx[j] * d, d, &dst_unit[j * d]);
+    criterion(attn, ti, b, &info);
+    criterion(params.size, tz, b, &size_w);
+    for (int64_t a = 0; a < ns; ++a) {
+      double bw = -static_cast<double>(INFINITY);
+      int32_t bj = 0;
+      for (int64_t j = 0; j < nd; ++j) {
+        const double sim = ts == 0 ? 1.0 : pow((Dot4(&src_unit[a * d], &dst_unit[j * d], d) + 1) / 2, 1 / ts);
+        const double inf = ti == 0 ? 1.0 : pow(info[src_idx[a]] * info[dst_idx[j]], 1 / ti);
+        const double sz = (tz == 0 || params.size == nullptr) ? 1.0 : pow(size_w[src_idx[a]] * size_w[dst_idx[j]], 1 / tz);
+        const double v = w[a * nd + j] = sim * inf * sz;
+        if (v > bw) {
+          bw = v;
+          bj = static_cast<int32_t>(j);
+        }
+      }
+      best[a] = bj;
+      best_w[a] = bw;
+    }
+    for (int64_t k = 0; k < ns; ++k) order[k] = static_cast<int32_t>(k);
+    std::sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return RanksBefore(best_w[x], x, best_w[y], y); });
+    kept.assign(order.begin() + r1, order.end());
+    if (p > 0) std::sort(kept.begin(), kept.end());
+    const int64_t u = p + static_cast<int64_t>(kept.size());
+    for (int64_t j = 0; j < nd; ++j) {
+      double bw = -static_cast<double>(INFINITY);
+      int32_t bk = 0;
+      for (size_t k = 0; k < kept.size(); ++k) {
+        const double v = w[kept[k] * nd + j];
+        if (v > bw) {
+          bw = v;
+          bk = static_cast<int32_t>(p + static_cast<int64_t>(k));
+        }
+      }
+      best2[j] = bk;
+      best_w2[j] = bw;
+    }
+    for (int64_t k = 0; k < nd; ++k) order2[k] = static_cast<int32_t>(k);
+    std::sort(order2.begin(), order2.end(), [&](int32_t x, int32_t y) { return RanksBefore(best_w2[x], x, best_w2[y], y); });
+    for (int64_t k = 0; k < r2; ++k) dst_out[order2[k]] = best2[order2[k]];
+    for (int64_t k = r2; k < nd; ++k) dst_out[order2[k]] = static_cast<int32_t>(u + k - r2);
+    int32_t* row = dest + b * n;
+    for (int64_t i = 0; i < p && i < n; ++i) row[i] = static_cast<int32_t>(i);
+    for (size_t k = 0; k < kept.size(); ++k) row[src_idx[kept[k]]] = static_cast<int32_t>(p + static_cast<int64_t>(k));
+    for (int64_t j = 0; j < nd; ++j) row[dst_idx[j]] = dst_out[j];
+    for (int64_t k = 0; k < r1; ++k) row[src_idx[order[k]]] = dst_out[best[order[k]]];
+  }
+  return n - r;
+}
 
 // PiToMe (the TS pitomeMatch, docs/ALGORITHM.md): energy E_i = mean_j ELU(cos(i, j) - margin) over
 // the t = n - p unprotected tokens, itself included; the 2r highest, by rank k, are sources (even k)
@@ -166,6 +248,7 @@ inline int64_t BipartiteMatch(const float* metric, const float* cls_attn, int64_
     return n;
   }
   if (params.score == kScorePitome) return PitomeMatch(metric, batch, n, d, params, dest);
+  if (params.score == kScoreMctf) return MctfMatch(metric, cls_attn, batch, n, d, params, dest);
   std::vector<int32_t> src_idx, dst_idx;
   SplitTokens(n, p, &src_idx, &dst_idx);
   const int64_t ns = static_cast<int64_t>(src_idx.size()), nd = static_cast<int64_t>(dst_idx.size());

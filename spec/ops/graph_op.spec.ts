@@ -92,7 +92,8 @@ function runDirect(feed: tf.NamedTensorMap, options: TurboMergeOptions): Outs {
 }
 
 // The attrs a converted model carries, and the same settings as turboMerge options.
-const VARIANTS: { name: string; attr: Record<string, Attr>; options: Required<Omit<TurboMergeOptions, 'score' | 'merge' | 'margin'>> & Pick<TurboMergeOptions, 'score' | 'merge' | 'margin'>; withSize: boolean; batch: number }[] = [
+type ScoreOptions = 'score' | 'merge' | 'margin' | 'tauSim' | 'tauInfo' | 'tauSize';
+const VARIANTS: { name: string; attr: Record<string, Attr>; options: Required<Omit<TurboMergeOptions, ScoreOptions>> & Pick<TurboMergeOptions, ScoreOptions>; withSize: boolean; batch: number }[] = [
   {
     name: 'r 2, alpha 1, class token (the issue example)',
     attr: { r: { i: '2' }, alpha: { f: 1 }, beta: { f: 1 }, gamma: { f: 0 }, layer: { i: '0' }, protected_tokens: { i: '1' }, r_threshold: { i: '0' } },

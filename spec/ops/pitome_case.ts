@@ -13,10 +13,13 @@ export interface PitomeCase {
   r: number;
   margin: number;
   merge: 'mean' | 'mlerp';
-  score: 'pitome' | 'turbo';
-  /** Turbo cases: alpha and the class-token attention (beta 1, layer 0). */
+  score: 'pitome' | 'turbo' | 'mctf';
+  /** Turbo cases: alpha (beta 1, layer 0). */
   alpha?: number;
+  /** Turbo: the class-token attention; MCTF: the attention each token receives. */
   attnCls?: number[][];
+  /** MCTF: tau_sim, tau_info, tau_size. */
+  tau?: [number, number, number];
   classToken: boolean;
   x: number[][][];
   metric: number[][][];
@@ -28,7 +31,7 @@ export interface PitomeCase {
 export const PITOME_TOL = 1e-5;
 
 export const pitomeCaseName = (c: PitomeCase, i: number) =>
-  `#${i} ${c.score} B${c.B} N${c.N} C${c.C} d${c.d} r=${c.r} ${c.score === 'pitome' ? `margin=${c.margin.toFixed(4)}` : `alpha=${c.alpha}`} ${c.merge}${c.classToken ? '' : ', no class token'}${c.size ? ', prior sizes' : ''}`;
+  `#${i} ${c.score} B${c.B} N${c.N} C${c.C} d${c.d} r=${c.r} ${{ pitome: `margin=${c.margin.toFixed(4)}`, turbo: `alpha=${c.alpha}`, mctf: `tau=${c.tau}` }[c.score]} ${c.merge}${c.classToken ? '' : ', no class token'}${c.size ? ', prior sizes' : ''}`;
 
 export function runPitomeCase(c: PitomeCase): { x: number[][][]; size: number[][]; assignment: number[][] } {
   // PiToMe's score does not read clsAttn, so anything goes there: NaN proves it.
@@ -44,5 +47,6 @@ export function runPitomeCase(c: PitomeCase): { x: number[][][]; size: number[][
 /** The turboMerge options a case was recorded with. */
 export function mergeOptionsOfCase(c: PitomeCase): TurboMergeOptions {
   const common = { r: c.r, protectedTokens: c.classToken ? 1 : 0, merge: c.merge };
+  if (c.score === 'mctf') return { ...common, score: 'mctf', tauSim: c.tau![0], tauInfo: c.tau![1], tauSize: c.tau![2] };
   return c.score === 'pitome' ? { ...common, score: 'pitome', margin: c.margin } : { ...common, score: 'turbo', alpha: c.alpha };
 }

@@ -49,7 +49,7 @@ describe('score and merge attributes', () => {
 
   test('an unknown score or merge is refused, naming the choices', () => {
     const m = [[[1, 0], [0, 1], [1, 1]]];
-    expect(() => turboMerge(m, m, [[0, 0, 0]], null, { r: 1, score: 'mctf' as never })).toThrow("turboMerge: score = \"mctf\" is not one of 'turbo' (0), 'pitome' (1)");
+    expect(() => turboMerge(m, m, [[0, 0, 0]], null, { r: 1, score: 'tome' as never })).toThrow("turboMerge: score = \"tome\" is not one of 'turbo' (0), 'pitome' (1), 'mctf' (2)");
     expect(() => turboMerge(m, m, [[0, 0, 0]], null, { r: 1, merge: 3 })).toThrow("turboMerge: merge = 3 is not one of 'mean' (0), 'mlerp' (1)");
     expect(() => turboMerge(m, m, [[0, 0, 0]], null, { r: 1, score: 'pitome', margin: NaN })).toThrow('margin');
   });

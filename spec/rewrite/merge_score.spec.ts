@@ -52,6 +52,31 @@ test('--score pitome --merge mlerp: codes 1 and 1 and margin 0.9 − 0.8·i/12 (
   expect(meta).toMatchObject({ score: 'pitome', merge: 'mlerp' });
 });
 
+test('--score mctf: code 2 and no temperature attrs (the defaults), merged at the end of each block on the block output, weighted by received attention; strip restores the bytes', async () => {
+  const g = await readGraphModel(embeddedModelDir());
+  rewriteGraph(g, { r: 8, score: 'mctf' });
+  const nodes = merges(g);
+  expect(nodes).toHaveLength(12);
+  nodes.forEach((n, i) => {
+    expect(Object.keys(n.attr!).sort()).toEqual(['alpha', 'beta', 'gamma', 'layer', 'protected_tokens', 'r', 'r_threshold', 'score']);
+    expect(Number(n.attr!.score.i)).toBe(2);
+    // x and metric are the same tensor (the block output); then the received attention, then size from the second merge on.
+    expect(n.input![0]).toBe(n.input![1]);
+    expect(n.input![2]).toBe(`turbo/block_${i}/received_attention`);
+    expect(n.input!.length).toBe(i === 0 ? 3 : 4);
+  });
+  const received = g.nodes.find((n) => n.name === 'turbo/block_0/received_attention')!;
+  expect(received.op).toBe('Mean');
+  const turbo = path.join(tmp, 'mctf');
+  const stripped = path.join(tmp, 'mctf-stripped');
+  await convertWithTurbo(embeddedModelDir(), turbo, { r: 8, score: 'mctf' });
+  await stripTurboModel(turbo, stripped);
+  for (const f of (await fsp.readdir(embeddedModelDir())).filter((x) => x === 'model.json' || x.endsWith('.bin'))) {
+    const [a, b] = await Promise.all([fsp.readFile(path.join(embeddedModelDir(), f)), fsp.readFile(path.join(stripped, f))]);
+    expect({ f, same: a.equals(b) }).toEqual({ f, same: true });
+  }
+});
+
 test('--score turbo --merge mlerp writes merge_mode only', async () => {
   const g = await readGraphModel(embeddedModelDir());
   rewriteGraph(g, { r: 4, merge: 'mlerp' });
@@ -74,11 +99,13 @@ test('strip(convert(m, pitome, mlerp)) has the bytes of m', async () => {
   }
 });
 
-test('--portable refuses the PiToMe score, naming it', async () => {
+test('--portable refuses the PiToMe and MCTF scores, naming them', async () => {
   const g = await readGraphModel(embeddedModelDir());
   expect(() => rewriteGraph(g, { r: 8, score: 'pitome', merge: 'mlerp', portable: true })).toThrow(OptionsError);
   const g2 = await readGraphModel(embeddedModelDir());
   expect(() => rewriteGraph(g2, { r: 8, score: 'pitome', portable: true })).toThrow('portable: has no standard-op form of --score pitome');
+  const g3 = await readGraphModel(embeddedModelDir());
+  expect(() => rewriteGraph(g3, { r: 8, score: 'mctf', portable: true })).toThrow('portable: has no standard-op form of --score mctf');
 });
 
 /** One TurboMerge (Turbo score, MLERP) on placeholders, replaced by standard ops. */
@@ -116,5 +143,5 @@ describe.each(BACKENDS)('--portable MLERP on %s', (backend) => {
 
 test('an unknown score is refused by the options check', async () => {
   const g = await readGraphModel(embeddedModelDir());
-  expect(() => rewriteGraph(g, { r: 8, score: 'mctf' as never })).toThrow('"mctf" is not one of turbo, pitome');
+  expect(() => rewriteGraph(g, { r: 8, score: 'tome' as never })).toThrow('"tome" is not one of turbo, pitome, mctf');
 });

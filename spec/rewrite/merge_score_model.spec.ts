@@ -1,4 +1,4 @@
-// The real ViT-Tiny converted with --score pitome --merge mlerp (r = 16) runs the same on every
+// The real ViT-Tiny converted with --score pitome / mctf and --merge mlerp (r = 16) runs the same on every
 // backend: cpu and wasm (src/turbo/merge.ts) and tensorflow (the native op, when installed) agree
 // on token counts, top-1 and logits. There are no official model-level outputs for these choices:
 // the op-level parity with the official code is spec/ops/pitome_cases.spec.ts.
@@ -19,6 +19,7 @@ test.each([
   ['pitome, mean', { score: 'pitome', merge: 'mean' }],
   ['pitome, mlerp', { score: 'pitome', merge: 'mlerp' }],
   ['turbo alpha 5, mlerp', { merge: 'mlerp' }],
+  ['mctf, mean', { score: 'mctf', merge: 'mean' }],
 ] as const)('ViT-Tiny r = 16, %s: every backend gives the cpu logits within 2e-3 and its top-1', async (_name, options) => {
   const backends = modelBackends();
   const runs = await Promise.all(backends.map((b) => run(b, options)));

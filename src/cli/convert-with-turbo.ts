@@ -44,7 +44,7 @@ export function buildProgram(): Command {
     .option('--gamma <gamma>', 'layer at which the alpha weight peaks', decimal('--gamma', -1000, 1000), DEFAULT_TURBO_OPTIONS.gamma)
     .option('--r-threshold <n>', 'stop merging once fewer tokens remain', integer('--r-threshold', 1_000_000), DEFAULT_TURBO_OPTIONS.rThreshold)
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
-    .addOption(new Option('--score <score>', 'which tokens merge: turbo (informativity, alpha 0 = ToMe) or pitome (energy; ignores alpha/beta/gamma)').choices(MERGE_SCORE_NAMES).default(DEFAULT_TURBO_OPTIONS.score))
+    .addOption(new Option('--score <score>', 'which tokens merge: turbo (informativity, alpha 0 = ToMe), pitome (energy) or mctf (similarity x informativeness x size, at the block end); pitome and mctf ignore alpha/beta/gamma').choices(MERGE_SCORE_NAMES).default(DEFAULT_TURBO_OPTIONS.score))
     .addOption(new Option('--merge <merge>', 'how merged tokens combine: mean (size-weighted) or mlerp (keeps the largest norm)').choices(MERGE_MODE_NAMES).default(DEFAULT_TURBO_OPTIONS.merge))
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
     .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')

@@ -22,16 +22,20 @@ export interface TurboMergeAttrs {
   layer: number;
   protectedTokens: number;
   rThreshold: number;
-  /** Token selection, as its code in MERGE_SCORES (0 or absent: Turbo's informativity, 1 PiToMe's energy). */
+  /** Token selection, as its code in MERGE_SCORES (0 or absent: Turbo's informativity, 1 PiToMe's energy, 2 MCTF). */
   score?: number;
   /** Merge arithmetic, as its code in MERGE_MODES (0 or absent: size-weighted mean, 1 MLERP). */
   mergeMode?: number;
   /** PiToMe's energy margin (read only when score is PiToMe; absent: DEFAULT_MARGIN). */
   margin?: number;
+  /** MCTF's temperatures of similarity, informativeness and size (read only when score is MCTF; absent: DEFAULT_TAU). */
+  tauSim?: number;
+  tauInfo?: number;
+  tauSize?: number;
 }
 
 /** The scores and merge arithmetic by graph code: the list index is the int attr written in graphs. */
-export const MERGE_SCORES = ['turbo', 'pitome'] as const;
+export const MERGE_SCORES = ['turbo', 'pitome', 'mctf'] as const;
 export const MERGE_MODES = ['mean', 'mlerp'] as const;
 
 /**
@@ -52,7 +56,13 @@ export const MERGE_GRAPH_ATTRS: readonly { key: keyof TurboMergeAttrs; name: str
   { key: 'score', name: 'score', kind: 'int', omitAt: 0 },
   { key: 'mergeMode', name: 'merge_mode', kind: 'int', omitAt: 0 },
   { key: 'margin', name: 'margin', kind: 'float', omitAt: 0.5 },
+  { key: 'tauSim', name: 'tau_sim', kind: 'float', omitAt: 1 },
+  { key: 'tauInfo', name: 'tau_info', kind: 'float', omitAt: 20 },
+  { key: 'tauSize', name: 'tau_size', kind: 'float', omitAt: 40 },
 ];
+
+/** MCTF's temperatures in the official DeiT evaluation (run/eval_deit_t_mctf.sh: tau_sim 1, tau_info 20, tau_size 40). */
+export const DEFAULT_TAU = Object.freeze({ sim: 1, info: 20, size: 40 });
 
 /** Default of the PiToMe margin attr (the official pitome_vision's default). */
 export const DEFAULT_MARGIN = 0.5;

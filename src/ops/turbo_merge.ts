@@ -2,7 +2,7 @@
 // TurboMerge kernel registered for the active backend (src/ops/kernel_registry.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_TURBO_OPTIONS, count, finite } from '../turbo/options';
-import { DEFAULT_MARGIN, MERGE_MODES, MERGE_SCORES, TurboMerge, TurboMergeAttrs } from './kernel_names';
+import { DEFAULT_MARGIN, DEFAULT_TAU, MERGE_MODES, MERGE_SCORES, TurboMerge, TurboMergeAttrs } from './kernel_names';
 import type { MergeMode, MergeScore } from '../turbo/merge';
 import type { MergeResult } from './kernels/composite/merge_readback';
 import { runTurboKernel } from './run_kernel';
@@ -24,12 +24,19 @@ export interface TurboMergeOptions {
   protectedTokens?: number;
   /** No merging when N < rThreshold (default 0). */
   rThreshold?: number;
-  /** Token selection: 'turbo' (default; alpha 0 is ToMe) or 'pitome'; or its graph code (MERGE_SCORES). */
+  /** Token selection: 'turbo' (default; alpha 0 is ToMe), 'pitome' or 'mctf'; or its graph code (MERGE_SCORES). */
   score?: MergeScore | number;
   /** Merge arithmetic: 'mean' (default, size-weighted) or 'mlerp'; or its graph code (MERGE_MODES). */
   merge?: MergeMode | number;
   /** PiToMe's energy margin (default 0.5; convert-with-turbo writes 0.9 − 0.8·block/blocks). */
   margin?: number;
+  /**
+   * MCTF's temperatures (default 1, 20, 40, the official evaluation's; 0 turns a criterion off).
+   * With score 'mctf', clsAttn carries the attention each token receives (mean over heads and queries).
+   */
+  tauSim?: number;
+  tauInfo?: number;
+  tauSize?: number;
 }
 
 /** Largest r, protected-token count or threshold accepted: far above any ViT's token count. */
@@ -48,6 +55,9 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
     score: choiceCode('score', o.score, MERGE_SCORES),
     mergeMode: choiceCode('merge', o.merge, MERGE_MODES),
     margin: o.margin ?? DEFAULT_MARGIN,
+    tauSim: o.tauSim ?? DEFAULT_TAU.sim,
+    tauInfo: o.tauInfo ?? DEFAULT_TAU.info,
+    tauSize: o.tauSize ?? DEFAULT_TAU.size,
   };
   const named = (f: () => void) => {
     try {
@@ -68,6 +78,10 @@ export function mergeAttrs(o: TurboMergeOptions): TurboMergeAttrs {
   named(() => count('protectedTokens', attrs.protectedTokens));
   named(() => count('rThreshold', attrs.rThreshold));
   named(() => finite('margin', attrs.margin as number));
+  for (const k of ['tauSim', 'tauInfo', 'tauSize'] as const) {
+    named(() => finite(k, attrs[k] as number));
+    if ((attrs[k] as number) < 0) throw new Error(`turboMerge: ${k} = ${attrs[k]} is negative (0 turns the criterion off)`);
+  }
   return attrs;
 }
 

@@ -9,6 +9,7 @@
 // for --strip) and sort the graph once.
 
 import { EditJournal, Graph, floatAttr, formatRef, intAttr } from '../graph/ir';
+import type { AttrValue } from '../graph/types';
 import { TfBuilder } from '../graph/tf_builder';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
 import { TurboOptions } from '../turbo/options';
@@ -259,17 +260,33 @@ function addMerge(
   attrs: TurboMergeAttrs,
 ): string {
   const tf = new TfBuilder(graph);
+  if (attrs.score === MERGE_SCORES.indexOf('mctf')) {
+    // MCTF's own placement (without one-step-ahead attention): at the end of the block, on the block
+    // output itself as the metric, weighting tokens by the attention they receive, mean over heads
+    // and queries ([B, H, N, N] → [B, N]).
+    const out = block.mlpResidual.name;
+    const received = tf.mean(`${scope}/received_attention`, sources.attention, [1, 2], false);
+    const attr = graphAttrs(attrs);
+    const merge = tf.node(`${scope}/merge`, 'TurboMerge', size ? [out, out, received, size] : [out, out, received], attr);
+    graph.replaceAllUses(out, merge, new Set([merge, received]));
+    return merge;
+  }
   const metric = tf.meanOf(`${scope}/metric`, sources.keys, consts.axis1, false);
   // P[:, :, 0, :] -> [B, H, N]: begin/end masks on axes 0, 1, 3; shrink axis 2.
   const rowSpec = [consts.rowBegin, consts.rowEnd, consts.rowStrides] as [string, string, string];
   const clsRow = tf.stridedSliceOf(`${scope}/cls_attention_row`, sources.attention, rowSpec, { beginMask: 0b1011, endMask: 0b1011, shrink: 0b0100 }, 'float32');
   const clsAttn = tf.meanOf(`${scope}/cls_attention`, clsRow, consts.axis1, false);
   const x = block.attnResidual.name;
-  const written = MERGE_GRAPH_ATTRS.filter(({ key, omitAt }) => attrs[key] !== undefined && attrs[key] !== omitAt);
-  const attr = Object.fromEntries(written.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key] as number) : floatAttr(attrs[key] as number)]));
+  const attr = graphAttrs(attrs);
   const merge = tf.node(`${scope}/merge`, 'TurboMerge', size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], attr);
   graph.replaceAllUses(x, merge, new Set([merge, metric, clsRow]));
   return merge;
+}
+
+/** The node attrs of a merge: an attr at its op default (omitAt) is left out, so default graphs stay as they were. */
+function graphAttrs(attrs: TurboMergeAttrs): Record<string, AttrValue> {
+  const written = MERGE_GRAPH_ATTRS.filter(({ key, omitAt }) => attrs[key] !== undefined && attrs[key] !== omitAt);
+  return Object.fromEntries(written.map(({ key, name, kind }) => [name, kind === 'int' ? intAttr(attrs[key] as number) : floatAttr(attrs[key] as number)]));
 }
 
 function addProportionalAttention(graph: Graph, block: AttentionBlock, size: string, scope: string): void {

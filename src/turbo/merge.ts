@@ -21,8 +21,8 @@ export interface Assignment {
   dest: Int32Array;
 }
 
-/** Token selection: Turbo's informativity (ToMe at c = 0) or PiToMe's energy. */
-export type MergeScore = 'turbo' | 'pitome';
+/** Token selection: Turbo's informativity (ToMe at c = 0), PiToMe's energy or MCTF's multi-criteria weight. */
+export type MergeScore = 'turbo' | 'pitome' | 'mctf';
 /** Merge arithmetic: size-weighted mean or ToFu's MLERP (mean direction, largest member norm). */
 export type MergeMode = 'mean' | 'mlerp';
 
@@ -36,6 +36,10 @@ export interface MatchParams {
   score?: MergeScore;
   /** PiToMe's energy margin m (ELU(cos − m)); used as the float32 it is stored as. PiToMe only. */
   margin?: number;
+  /** MCTF's temperatures (similarity, informativeness, size; 0 turns a criterion off), as float32. MCTF only. */
+  tau?: { sim: number; info: number; size: number };
+  /** Prior token sizes [B, N] (null: all 1): MCTF's size criterion. */
+  size?: ArrayLike<number> | null;
 }
 
 export function identityAssignment(batch: number, n: number): Assignment {
@@ -55,10 +59,11 @@ export function bipartiteMatch(
   batch: number,
   n: number,
   d: number,
-  { r, c, protectedTokens: p, score: kind = 'turbo', margin = 0 }: MatchParams,
+  { r, c, protectedTokens: p, score: kind = 'turbo', margin = 0, tau = { sim: 1, info: 20, size: 40 }, size = null }: MatchParams,
 ): Assignment {
   if (r <= 0) return identityAssignment(batch, n);
   if (kind === 'pitome') return pitomeMatch(metric, batch, n, d, r, p, margin);
+  if (kind === 'mctf') return mctfMatch(metric, clsAttn, size, batch, n, d, r, p, tau);
   const srcIdx: number[] = [];
   const dstIdx: number[] = [];
   for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
@@ -160,6 +165,111 @@ function pitomeMatch(metric: ArrayLike<number>, batch: number, n: number, d: num
     }
   }
   return { batch, n, nOut, dest };
+}
+
+/**
+ * MCTF (the official bipartite_soft_matching of mlvlab/MCTF utils/mctf.py, bidirection on): the
+ * Turbo split; edge weight W(a, b) = ((cos + 1)/2)^(1/τs) · (ι_a ι_b)^(1/τi) · (σ_a σ_b)^(1/τz),
+ * ι = (1/attn)/max(1/attn) over all n tokens (attn: the attention each token receives, the
+ * clsAttn input), σ = (1/size)/max(1/size); protected tokens' rows are −∞. Step 1: the ⌊r/2⌋
+ * sources of largest max_b W merge into their best destination. Step 2: the r − ⌊r/2⌋ destinations
+ * of largest max_k W(U_k, b) over the kept list U (protected tokens, then the unmerged sources in
+ * token order; in step-1 order when p = 0) merge, with whatever step 1 merged into them, into their
+ * best U_k. Output: U, then the other destinations in step-2 order.
+ */
+function mctfMatch(
+  metric: ArrayLike<number>,
+  attn: ArrayLike<number>,
+  size: ArrayLike<number> | null,
+  batch: number,
+  n: number,
+  d: number,
+  r: number,
+  p: number,
+  tau: { sim: number; info: number; size: number },
+): Assignment {
+  const srcIdx: number[] = [];
+  const dstIdx: number[] = [];
+  for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
+  const ns = srcIdx.length;
+  const nd = dstIdx.length;
+  if (r > ns || nd === 0) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
+  const r1 = Math.floor(r / 2);
+  const r2 = r - r1;
+  const [ts, ti, tz] = [Math.fround(tau.sim), Math.fround(tau.info), Math.fround(tau.size)];
+  const dest = new Int32Array(batch * n);
+  const srcUnit = new Float64Array(ns * d);
+  const dstUnit = new Float64Array(nd * d);
+  const w = new Float64Array(ns * nd);
+  const info = new Float64Array(n);
+  const inv = new Float64Array(n);
+  const best = new Int32Array(ns);
+  const bestW = new Float64Array(ns);
+  const order = Array.from({ length: ns }, (_, k) => k);
+  const best2 = new Int32Array(nd);
+  const bestW2 = new Float64Array(nd);
+  const order2 = Array.from({ length: nd }, (_, k) => k);
+  // Each token's weight (1/v)/max(1/v) over the n tokens, raised to 1/τ; all 1 when the criterion is off.
+  const criterion = (v: ArrayLike<number> | null, off: number, t: number, b: number, out: Float64Array) => {
+    if (!v || t === 0) return out.fill(off);
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) max = Math.max(max, (inv[i] = 1 / v[b * n + i]));
+    for (let i = 0; i < n; i++) out[i] = inv[i] / max;
+    return out;
+  };
+  const sizeW = new Float64Array(n);
+  for (let b = 0; b < batch; b++) {
+    unitRows(metric, b * n * d, srcIdx, d, srcUnit);
+    unitRows(metric, b * n * d, dstIdx, d, dstUnit);
+    criterion(attn, 1, ti, b, info);
+    criterion(size, 1, tz, b, sizeW);
+    for (let a = 0; a < ns; a++) {
+      let bw = -Infinity;
+      let bj = 0;
+      for (let j = 0; j < nd; j++) {
+        const sim = ts === 0 ? 1 : ((dot(srcUnit, a * d, dstUnit, j * d, d) + 1) / 2) ** (1 / ts);
+        const inf = ti === 0 ? 1 : (info[srcIdx[a]] * info[dstIdx[j]]) ** (1 / ti);
+        const sz = tz === 0 || !size ? 1 : (sizeW[srcIdx[a]] * sizeW[dstIdx[j]]) ** (1 / tz);
+        const v = (w[a * nd + j] = sim * inf * sz);
+        if (v > bw) {
+          bw = v;
+          bj = j;
+        }
+      }
+      best[a] = bj;
+      bestW[a] = bw;
+    }
+    for (let k = 0; k < ns; k++) order[k] = k;
+    order.sort((x, y) => ranksBefore(bestW[x], x, bestW[y], y));
+    const kept = order.slice(r1);
+    if (p > 0) kept.sort((x, y) => x - y);
+    // Step 2 over U = protected tokens (weight −∞) then the kept sources: the first best wins ties.
+    const u = p + kept.length;
+    for (let j = 0; j < nd; j++) {
+      let bw = -Infinity;
+      let bk = 0;
+      for (let k = 0; k < kept.length; k++) {
+        const v = w[kept[k] * nd + j];
+        if (v > bw) {
+          bw = v;
+          bk = p + k;
+        }
+      }
+      best2[j] = bk;
+      bestW2[j] = bw;
+    }
+    for (let k = 0; k < nd; k++) order2[k] = k;
+    order2.sort((x, y) => ranksBefore(bestW2[x], x, bestW2[y], y));
+    const row = b * n;
+    const dstOut = new Int32Array(nd);
+    for (let k = 0; k < r2; k++) dstOut[order2[k]] = best2[order2[k]];
+    for (let k = r2; k < nd; k++) dstOut[order2[k]] = u + k - r2;
+    for (let i = 0; i < p; i++) dest[row + i] = i;
+    kept.forEach((a, k) => (dest[row + srcIdx[a]] = p + k));
+    for (let j = 0; j < nd; j++) dest[row + dstIdx[j]] = dstOut[j];
+    for (let k = 0; k < r1; k++) dest[row + srcIdx[order[k]]] = dstOut[best[order[k]]];
+  }
+  return { batch, n, nOut: n - r, dest };
 }
 
 /**

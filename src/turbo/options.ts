@@ -28,14 +28,16 @@ export interface TurboOptions {
   propAttn: boolean;
   /**
    * Which tokens merge (docs/ALGORITHM.md): 'turbo', informativity with alpha/beta/gamma (default;
-   * alpha 0 is ToMe), or 'pitome', PiToMe's energy with its margin 0.9 − 0.8·block/blocks.
+   * alpha 0 is ToMe), 'pitome', PiToMe's energy with its margin 0.9 − 0.8·block/blocks, or 'mctf',
+   * MCTF's similarity × informativeness × size weight matched both ways, merged at the end of the
+   * block on the block's output (its official placement without one-step-ahead attention).
    */
   score?: MergeScore;
   /** How merged tokens combine: 'mean', size-weighted (default), or 'mlerp', ToFu's norm-keeping mean. */
   merge?: MergeMode;
 }
 
-export const MERGE_SCORE_NAMES: readonly MergeScore[] = ['turbo', 'pitome'];
+export const MERGE_SCORE_NAMES: readonly MergeScore[] = ['turbo', 'pitome', 'mctf'];
 export const MERGE_MODE_NAMES: readonly MergeMode[] = ['mean', 'mlerp'];
 
 export const DEFAULT_TURBO_OPTIONS: Readonly<Required<TurboOptions>> = Object.freeze({

@@ -2,13 +2,14 @@
 // and the composite read-back path.
 import { Assignment, MergeMode, bipartiteMatch } from '../../turbo/merge';
 import { effectiveR, mergeWeight } from '../../turbo/schedule';
-import { DEFAULT_MARGIN, MERGE_MODES, MERGE_SCORES, TurboMergeAttrs } from '../kernel_names';
+import { DEFAULT_MARGIN, DEFAULT_TAU, MERGE_MODES, MERGE_SCORES, TurboMergeAttrs } from '../kernel_names';
 
 export function matchTokens(
   metric: ArrayLike<number>,
   clsAttn: ArrayLike<number>,
   shape: { batch: number; n: number; d: number },
   attrs: TurboMergeAttrs,
+  size: ArrayLike<number> | null = null,
 ): Assignment {
   const r = effectiveR(attrs.r, shape.n, attrs.protectedTokens, attrs.rThreshold);
   const c = mergeWeight(attrs.alpha, attrs.beta, attrs.gamma, attrs.layer);
@@ -18,6 +19,8 @@ export function matchTokens(
     protectedTokens: attrs.protectedTokens,
     score: MERGE_SCORES[attrs.score ?? 0],
     margin: attrs.margin ?? DEFAULT_MARGIN,
+    tau: { sim: attrs.tauSim ?? DEFAULT_TAU.sim, info: attrs.tauInfo ?? DEFAULT_TAU.info, size: attrs.tauSize ?? DEFAULT_TAU.size },
+    size,
   });
 }
 

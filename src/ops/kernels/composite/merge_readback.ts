@@ -22,7 +22,9 @@ export function turboMergeComposite(
   attrs: TurboMergeAttrs,
 ): MergeResult {
   const [batch, n] = x.shape;
-  const a = attrs.r > 0 ? matchTokens(metric.dataSync(), clsAttn.dataSync(), { batch, n, d: metric.shape[2] }, attrs) : identityAssignment(batch, n);
+  // MCTF weighs prior sizes too: read back only when that score needs them.
+  const sizes = size && attrs.score === 2 ? size.dataSync() : null;
+  const a = attrs.r > 0 ? matchTokens(metric.dataSync(), clsAttn.dataSync(), { batch, n, d: metric.shape[2] }, attrs, sizes) : identityAssignment(batch, n);
   if (a.nOut === n) {
     // Nothing merged (r clamped to 0 or below the threshold): the inputs, untouched.
     return tf.tidy(() => ({

@@ -11,8 +11,9 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, metric, clsAttn, size } = inputs as TurboMergeInputs & { size?: TensorInfo };
   const [batch, n, channels] = x.shape;
   const mergeAttrs = attrs as unknown as TurboMergeAttrs;
-  const a = matchTokens(read(cpu, metric), read(cpu, clsAttn), { batch, n, d: metric.shape[2] }, mergeAttrs);
-  const merged = mergeWeighted(read(cpu, x), size ? read(cpu, size) : null, a, channels, undefined, mergeModeOf(mergeAttrs));
+  const sizes = size ? read(cpu, size) : null;
+  const a = matchTokens(read(cpu, metric), read(cpu, clsAttn), { batch, n, d: metric.shape[2] }, mergeAttrs, sizes);
+  const merged = mergeWeighted(read(cpu, x), sizes, a, channels, undefined, mergeModeOf(mergeAttrs));
   return [
     cpu.makeTensorInfo([batch, a.nOut, channels], 'float32', merged.x),
     cpu.makeTensorInfo([batch, a.nOut], 'float32', merged.size),

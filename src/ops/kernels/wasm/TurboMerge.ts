@@ -19,6 +19,7 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
     wasm.typedArrayFromHeap(clsAttn),
     { batch, n, d: metric.shape[2] },
     mergeAttrs,
+    size ? wasm.typedArrayFromHeap(size) : null,
   );
   const xOut = wasm.makeOutput([batch, a.nOut, channels], 'float32');
   const sizeOut = wasm.makeOutput([batch, a.nOut], 'float32');
