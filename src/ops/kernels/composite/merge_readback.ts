@@ -5,7 +5,7 @@
 // clsAttn [B, N], which are small.
 import * as tf from '@tensorflow/tfjs-core';
 import { Assignment, identityAssignment } from '../../../turbo/merge';
-import { TurboMergeAttrs } from '../../kernel_names';
+import { MERGE_SCORES, TurboMergeAttrs } from '../../kernel_names';
 import { matchTokens, mergeModeOf } from '../match';
 
 export interface MergeResult {
@@ -23,7 +23,7 @@ export function turboMergeComposite(
 ): MergeResult {
   const [batch, n] = x.shape;
   // MCTF weighs prior sizes too: read back only when that score needs them.
-  const sizes = size && attrs.score === 2 ? size.dataSync() : null;
+  const sizes = size && attrs.score === MERGE_SCORES.indexOf('mctf') ? size.dataSync() : null;
   const a = attrs.r > 0 ? matchTokens(metric.dataSync(), clsAttn.dataSync(), { batch, n, d: metric.shape[2] }, attrs, sizes) : identityAssignment(batch, n);
   if (a.nOut === n) {
     // Nothing merged (r clamped to 0 or below the threshold): the inputs, untouched.
