@@ -21,11 +21,11 @@ export type { WarmupOptions } from './runtime/load_web';
 export { loadPreprocessing, preprocess, preprocessPixels } from './image/preprocess_web';
 export { loadClassNames } from './image/class_names_web';
 export type { Preprocessing, Pixels } from './image/preprocessing';
-export { DEFAULT_TURBO_OPTIONS, resolveTurboOptions } from './turbo/options';
+export { DEFAULT_TURBO_OPTIONS, MERGE_MODE_NAMES, MERGE_SCORE_NAMES, resolveTurboOptions } from './turbo/options';
 export type { TurboOptions, RSchedule } from './turbo/options';
 export { parseRSchedule, tokenCounts, estimateFlopRatio } from './turbo/schedule';
 export { bipartiteMatch, mergeWeighted, unmerge } from './turbo/merge';
-export type { Assignment } from './turbo/merge';
+export type { Assignment, MergeMode, MergeScore } from './turbo/merge';
 export { dropTokens, keptTokenCount } from './ops/drop_tokens';
 export type { TurboDropTokensAttrs } from './ops/kernel_names';
 // BLIP pipelines (images as preprocessed CHW pixels here; the Node entry decodes files).
