@@ -12,8 +12,9 @@ const turboMerge: KernelFunc = ({ inputs, backend, attrs }) => {
   const int = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_INT, value });
   const float = (name: string, value: number): OpAttr => ({ name, type: tf.binding.TF_ATTR_FLOAT, value });
   // The TF op's optional size is a list input of N <= 1 tensors (native/ops/turbo_ops.cc).
-  // An attr the kernel was not given (a graph from before it existed) takes the op's default.
-  const given = MERGE_GRAPH_ATTRS.filter(({ key }) => a[key] !== undefined);
+  // An attr at the op's default is not passed (TF fills it in): the default choices then also run
+  // on an op library built before the score attrs existed.
+  const given = MERGE_GRAPH_ATTRS.filter(({ key, omitAt }) => a[key] !== undefined && a[key] !== omitAt);
   const opAttrs = [int('N', size ? 1 : 0), ...given.map(({ key, name, kind }) => (kind === 'int' ? int : float)(name, a[key] as number))];
   return tf.executeMultipleOutputs(TurboMerge, opAttrs, size ? [x, metric, clsAttn, size] : [x, metric, clsAttn], 3);
 };
