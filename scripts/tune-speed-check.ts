@@ -26,12 +26,8 @@ const program = new Command('tune-speed-check')
   .option('--batch <n>', 'images per run', (s) => Number.parseInt(s, 10), 8)
   .option('--images <dir>', 'photos to run on (the first --batch of them)', path.resolve(packageRoot(), '..', 'shared', 'data', 'nips17-dev'))
   .action(async (tuned: string, o: { original: string; backend: BackendName; rounds: number; batch: number; images: string }) => {
-    const set = await readCalibrationSet(o.images, await readPreprocessing(o.original), o.batch);
-    const values = (await set.inputs.data()) as Float32Array;
-    const shape = set.inputs.shape;
-    set.inputs.dispose();
     await useBackend(o.backend);
-    const x = tf.tensor4d(values, shape);
+    const x = (await readCalibrationSet(o.images, await readPreprocessing(o.original), o.batch)).inputs;
     const models = [await loadTurboModel(o.original), await loadTurboModel(tuned)];
     const input = models[0].inputs[0].name;
     const runners = models.map((m, i) =>
