@@ -49,4 +49,7 @@ test('FLOP ratio: 1 without merging, growing with r, by the block formula', () =
   const attn = (n: number) => 4 * n * 768 * 768 + 2 * n * n * 768;
   const mlp = (n: number) => 2 * n * 768 * 3072;
   expect(estimateFlopRatio(197, [181], dims)).toBeCloseTo((attn(197) + mlp(197)) / (attn(197) + mlp(181)), 12);
+  // Merged at the block end (MCTF): block 0 runs whole on 197 tokens, block 1 on the 181 left.
+  const full = attn(197) + mlp(197);
+  expect(estimateFlopRatio(197, [181, 165], dims, true)).toBeCloseTo((2 * full) / (full + attn(181) + mlp(181)), 12);
 });

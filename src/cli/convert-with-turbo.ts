@@ -111,7 +111,7 @@ export function buildProgram(): Command {
       console.log(`r per block:      ${plan.schedule.join(' ')}`);
       console.log(`tokens per block: ${plan.tokensAfterBlock.join(' ')}`);
       if (plan.dims) {
-        const ratio = estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims);
+        const ratio = estimateFlopRatio(plan.tokenCount, plan.tokensAfterBlock, plan.dims, opts.score === 'mctf');
         console.log(`estimated FLOP ratio (blocks, width ${plan.dims.hidden}, MLP ${plan.dims.mlp}): ${ratio.toFixed(3)}x fewer`);
       }
       if (result.outDir) {

@@ -43,9 +43,10 @@ export function mergeWeight(alpha: number, beta: number, gamma: number, layer: n
  * Per block, multiply-adds of a pre-norm ViT block with N tokens, width C and MLP width M:
  * attention 4·N·C² (q, k, v, proj) + 2·N²·C (Q·Kᵀ and P·V) on the tokens entering the block,
  * MLP 2·N'·C·M on the tokens left after the merge (Turbo merges between attention and MLP).
+ * With `blockEnd` (score 'mctf', merged after the MLP) the MLP runs on the tokens entering the block.
  * Embedding and head are left out (they do not change).
  */
-export function estimateFlopRatio(n0: number, tokensAfterBlock: number[], dims = { hidden: 768, mlp: 3072 }): number {
+export function estimateFlopRatio(n0: number, tokensAfterBlock: number[], dims = { hidden: 768, mlp: 3072 }, blockEnd = false): number {
   const { hidden: c, mlp: m } = dims;
   const attn = (n: number) => 4 * n * c * c + 2 * n * n * c;
   const mlp = (n: number) => 2 * n * c * m;
@@ -54,7 +55,7 @@ export function estimateFlopRatio(n0: number, tokensAfterBlock: number[], dims =
   let entering = n0;
   for (const left of tokensAfterBlock) {
     before += attn(n0) + mlp(n0);
-    after += attn(entering) + mlp(left);
+    after += attn(entering) + mlp(blockEnd ? entering : left);
     entering = left;
   }
   return after === 0 ? 1 : before / after;
