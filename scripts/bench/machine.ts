@@ -42,5 +42,7 @@ export function gitState(): string {
     .stdout.split('\n')
     .filter(Boolean)
     .map((l) => l.slice(3));
-  return `commit ${head.stdout.trim()}${dirty.length ? `, with uncommitted changes in ${dirty.join(', ')}` : ', src/ converters/ scripts/ clean'} (at the start of the run; dist/ built from this tree)`;
+  // Whether dist/ matches the tree cannot be checked from here; what ran can.
+  const ran = __filename.endsWith('.ts') ? 'run from the TypeScript sources' : 'run from dist/';
+  return `commit ${head.stdout.trim()}${dirty.length ? `, with uncommitted changes in ${dirty.join(', ')}` : ', src/ converters/ scripts/ clean'} (at the start of the run; ${ran})`;
 }
