@@ -85,7 +85,8 @@ test('splitRows: disjoint, complete, seeded, and the confirmation share as asked
 test('the per-block stage moves one block at a time, refitted to the target, and the log says so', async () => {
   await useBackend('wasm');
   const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
-  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 6, seed: 2, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
+  // One shape and one alpha: stage 1 scores one candidate per merge variant (6), leaving 2 for the per-block moves.
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 8, seed: 2, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
   const moved = r.log.filter((c) => c.stage === 'per block');
   expect(moved.length).toBeGreaterThan(0);
   for (const c of moved) {

@@ -12,6 +12,12 @@ export interface ModelShape {
   dims: BlockDims;
   /** No merging below this many tokens (default 0). */
   rThreshold?: number;
+  /**
+   * The merge runs at the end of each block (score 'mctf'), so the MLP runs on the tokens that entered
+   * the block: FLOPs are counted with estimateFlopRatio's block-end form, or MCTF's savings would be
+   * overstated and its candidates would merge too little for the target (src/tune/space.ts: shapeFor).
+   */
+  blockEnd?: boolean;
 }
 
 /** A schedule family: r per block as a function of one level. */
@@ -60,7 +66,7 @@ export const SHAPES: readonly Shape[] = [
 export const ALPHAS: readonly number[] = [1, 5, 0, 2];
 
 export function flopRatio(shape: ModelShape, schedule: number[]): number {
-  return estimateFlopRatio(shape.tokenCount, tokenCounts(shape.tokenCount, schedule, shape.protectedTokens, shape.rThreshold ?? 0), shape.dims);
+  return estimateFlopRatio(shape.tokenCount, tokenCounts(shape.tokenCount, schedule, shape.protectedTokens, shape.rThreshold ?? 0), shape.dims, shape.blockEnd ?? false);
 }
 
 /** The smallest level of `s` whose FLOP ratio reaches `target`, or undefined if none does. */

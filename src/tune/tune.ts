@@ -34,7 +34,7 @@ import { CalibrationSet } from './calibration';
 import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, weightsOf } from './schedules';
 import { Agreement, agreement } from './score';
 import { Loaded, LogitCache, RowSet, checkFinite, checkInputShape, disposeRowSet, loadGraph, logitsOn, rowSet } from './scorer';
-import { MERGE_VARIANTS, MergeVariant, variantNamed } from './space';
+import { MERGE_VARIANTS, MergeVariant, shapeFor, variantNamed } from './space';
 
 export interface TuneOptions {
   /** Reach this FLOP ratio (backend-free, deterministic). */
@@ -208,6 +208,8 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   const alphas = options.alphas ?? ALPHAS;
   const shapes = options.shapes ?? SHAPES;
   const labels = images.labels;
+  /** The FLOP model for a variant's candidates (block-end counting for MCTF). */
+  const shapeOf = (variant: string) => shapeFor(shape, variantNamed(variant, variants), options.fixed);
 
   await useBackend(scoreBackend);
   const sets = {
@@ -301,7 +303,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
     // and the timing of the choice below corrects the rest.
     if (targetSpeedup !== undefined) flopTarget = targetSpeedup * (1 + (options.speedMargin ?? 0.03));
     const searchFor = async (ft: number): Promise<ScoredCandidate & { search: Agreement }> => {
-      const pool = variants.flatMap((v) => candidates(shape, ft, shapes, v.usesAlpha ? alphas : alphas.slice(0, 1), v.name));
+      const pool = variants.flatMap((v) => candidates(shapeOf(v.name), ft, shapes, v.usesAlpha ? alphas : alphas.slice(0, 1), v.name));
       if (pool.length === 0) throw unreachable(shape, ft);
       const lead0 = pool.filter((c) => c.variant === variants[0].name && c.alpha === alphas[0]);
       const first = lead0.length ? lead0 : pool;
@@ -355,7 +357,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
             for (const d of [step, -step]) {
               const next = [...w];
               next[l] = Math.max(0, next[l] + d);
-              const fit = fitWeights(next, shape, ft);
+              const fit = fitWeights(next, shapeOf(current.variant), ft);
               if (fit) moves.push({ ...bare(current), shape: SEARCHED_SHAPE, weights: next, level: fit.level, schedule: fit.schedule, flops: fit.flops });
             }
           }
@@ -397,7 +399,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
       // keeping the faster one if the lighter one falls short.
       const refitted = async (ft: number): Promise<ScoredCandidate & { search: Agreement }> => {
         const w = chosen.weights ?? weightsOf(chosen.schedule);
-        const fit = fitWeights(w, shape, ft);
+        const fit = fitWeights(w, shapeOf(chosen.variant), ft);
         const next = fit ? { ...bare(chosen), shape: chosen.weights ? chosen.shape : `${chosen.shape}, refitted`, weights: w, level: fit.level, schedule: fit.schedule, flops: fit.flops } : undefined;
         if (!next || keyOf(next) === keyOf(chosen)) return chosen;
         stage = 'speed refit';

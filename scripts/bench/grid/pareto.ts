@@ -23,7 +23,7 @@ import { estimateFlopRatio, parseRSchedule, tokenCounts } from '../../../src/tur
 import { planModel } from '../../../src/convert';
 import { readCalibrationSet } from '../../../src/tune/calibration';
 import { Loaded, disposeRowSet, loadGraph, logitsOn, rowSet } from '../../../src/tune/scorer';
-import { MERGE_VARIANTS, variantNamed } from '../../../src/tune/space';
+import { MERGE_VARIANTS, mergesAtBlockEnd, variantNamed } from '../../../src/tune/space';
 import { splitHalves, tuneTurbo } from '../../../src/tune/tune';
 import { replaceSection } from '../../markdown';
 import { gitState, machineLine } from '../machine';
@@ -114,7 +114,9 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
   const source = path.join(opts.model, 'model.json');
   const graph = await readGraphModel(opts.model);
   const plan = planModel(clone(graph), { r: 0, rThreshold: 0 }, source);
-  const flopsOf = (r: number[]) => estimateFlopRatio(plan.tokenCount, tokenCounts(plan.tokenCount, r, plan.protectedTokens, 0), plan.dims);
+  // MCTF merges at the block end: its rows are counted as the tuner fits them (src/tune/space.ts).
+  const flopsOf = (r: number[], variant: string) =>
+    estimateFlopRatio(plan.tokenCount, tokenCounts(plan.tokenCount, r, plan.protectedTokens, 0), plan.dims, mergesAtBlockEnd(variantNamed(variant)));
   const x = tf.gather(all.inputs, tf.range(0, Math.min(opts.batch, n), 1, 'int32')) as tf.Tensor4D;
 
   const base = await loadGraph(clone(graph), source);
@@ -134,7 +136,7 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
         const out = await logitsOn(m, heldSet);
         const top = argmaxRows(out.data, out.classes);
         const t1 = top1(top, heldLabels);
-        return { r, alpha, variant, flops: flopsOf(r), top1: t1, delta: t1 - unmergedTop1, agreement: top.filter((c, i) => c === refTop[i]).length / top.length, ...(await pairedSpeedup(base, m, x, opts.pairs)) };
+        return { r, alpha, variant, flops: flopsOf(r, variant), top1: t1, delta: t1 - unmergedTop1, agreement: top.filter((c, i) => c === refTop[i]).length / top.length, ...(await pairedSpeedup(base, m, x, opts.pairs)) };
       } finally {
         m.model.dispose();
       }
