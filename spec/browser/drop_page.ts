@@ -2,6 +2,7 @@
 // on window.turboDropPage that spec/browser/drop_tokens.spec.ts calls with page.evaluate. It imports
 // the package's browser entry only, as an app would.
 import * as tf from '@tensorflow/tfjs-core';
+import { countingReads, trySetBackend } from './page_helpers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -11,15 +12,6 @@ import type { TurboDropTokensAttrs } from '../../src/browser';
 import { runGraph } from '../../src/blip/model';
 import { mulberry32 } from '../../src/rng';
 
-async function setBackend(name: string): Promise<boolean> {
-  try {
-    if (!(await tf.setBackend(name))) return false;
-  } catch {
-    return false;
-  }
-  await tf.ready();
-  return true;
-}
 
 interface DropCase {
   name: string;
@@ -64,23 +56,6 @@ function inputsOf(c: DropCase, seed: number): { probs: Float32Array; tokens: Flo
   return { probs, tokens, mask };
 }
 
-/** Counts the backend's readSync/read calls while `f` runs. */
-function countingReads<T>(f: () => T): { value: T; reads: number } {
-  const b = tf.backend() as unknown as Record<'readSync' | 'read', (...args: unknown[]) => unknown>;
-  const saved = { readSync: b.readSync, read: b.read };
-  let reads = 0;
-  for (const k of ['readSync', 'read'] as const) {
-    b[k] = (...args: unknown[]) => {
-      reads++;
-      return saved[k].apply(b, args);
-    };
-  }
-  try {
-    return { value: f(), reads };
-  } finally {
-    Object.assign(b, saved);
-  }
-}
 
 export interface DropCaseResult {
   name: string;
@@ -116,9 +91,9 @@ async function fusedDropCases(backend: string): Promise<DropCaseResult[]> {
   const out: DropCaseResult[] = [];
   for (const [i, c] of dropCases().entries()) {
     const seed = 1000 + i;
-    await setBackend('cpu');
+    await trySetBackend('cpu');
     const cpu = await runDrop(c, seed);
-    await setBackend(backend);
+    await trySetBackend(backend);
     const fused = hasFusedKernel('TurboDropTokens', backend);
     const { probs, tokens, mask } = inputsOf(c, seed);
     const ins = [tf.tensor4d(probs, c.shape), tf.tensor3d(tokens, [c.shape[0], c.shape[3], c.channels]), tf.tensor(mask, c.maskShape)] as const;
@@ -165,7 +140,7 @@ export interface GraphDropRequest {
 
 /** Runs a text-drop graph on `backend` and returns each layer's kept indices, composed back to the original image-token order. */
 async function graphKeptIndices(req: GraphDropRequest): Promise<{ fused: boolean; keptIndices: number[][][] }> {
-  if (!(await setBackend(req.backend))) throw new Error(`backend ${req.backend} failed to initialise`);
+  if (!(await trySetBackend(req.backend))) throw new Error(`backend ${req.backend} failed to initialise`);
   registerTurboOps();
   const model = await loadGraphModel(req.modelUrl);
   const feeds = Object.fromEntries(Object.entries(req.feeds).map(([k, v]) => [k, tf.tensor(v.data as number[], v.shape, v.dtype)]));
@@ -187,5 +162,5 @@ declare global {
     turboDropPage: typeof api;
   }
 }
-const api = { fusedDropCases, graphKeptIndices, hasBackend: setBackend };
+const api = { fusedDropCases, graphKeptIndices, hasBackend: trySetBackend };
 window.turboDropPage = api;

@@ -2,6 +2,7 @@
 // on window.turboPage that Playwright calls with page.evaluate. It imports the package's browser
 // entry only, as an app would.
 import * as tf from '@tensorflow/tfjs-core';
+import { countingReads } from './page_helpers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -138,23 +139,6 @@ export interface FusedCaseResult {
   biasDiff: number;
 }
 
-/** Counts the backend's readSync/read calls while `f` runs. */
-function countingReads<T>(f: () => T): { value: T; reads: number } {
-  const b = tf.backend() as unknown as Record<'readSync' | 'read', (...args: unknown[]) => unknown>;
-  const saved = { readSync: b.readSync, read: b.read };
-  let reads = 0;
-  for (const k of ['readSync', 'read'] as const) {
-    b[k] = (...args: unknown[]) => {
-      reads++;
-      return saved[k].apply(b, args);
-    };
-  }
-  try {
-    return { value: f(), reads };
-  } finally {
-    Object.assign(b, saved);
-  }
-}
 
 /** The official merge cases on `backend` through its fused GPU kernels (all three Turbo ops), against the expected values and the cpu kernel. */
 async function fusedCases(backend: string, casesUrl: string): Promise<FusedCaseResult[]> {
@@ -278,35 +262,6 @@ async function compiledPerTokenCount(backend: string): Promise<number[]> {
   return counts;
 }
 
-/**
- * Median ms of one TurboMerge at ViT-Tiny's first block (x [batch, 197, 192], metric [batch, 197, 64],
- * r = 16) with `kernels`, until its last output (the new sizes, [batch, 181]) is read back: the
- * merge's own time per block, read-back of a small result included. Inputs stay on the GPU.
- */
-async function timeMerge(backend: string, kernels: 'fused' | 'composite', batch: number, runs: number): Promise<number> {
-  await setBackend(backend);
-  if (kernels === 'composite') unregisterFusedKernels();
-  const inputs = tf.tidy(() => [tf.randomNormal([batch, 197, 192]), tf.randomNormal([batch, 197, 64]), tf.randomUniform([batch, 197], 0, 0.1), tf.ones([batch, 197])].map((t) => tf.mul(t, 1)));
-  try {
-    await Promise.all(inputs.map((t) => t.data()));
-    const once = async () => {
-      const t0 = performance.now();
-      const m = turboMerge(inputs[0], inputs[1], inputs[2] as tf.Tensor2D, inputs[3] as tf.Tensor2D, { r: 16, alpha: 5 });
-      await m.size.data();
-      const ms = performance.now() - t0;
-      tf.dispose([m.x, m.size, m.assignment]);
-      return ms;
-    };
-    await once(); // compiles
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push(await once());
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-  } finally {
-    tf.dispose(inputs);
-    registerFusedKernels();
-  }
-}
-
 /** Whether the backend initialises here (webgpu needs an adapter). */
 async function hasBackend(name: string): Promise<boolean> {
   try {
@@ -322,5 +277,5 @@ declare global {
   }
 }
 // tfjsVersion: which tfjs-core the page bundled (the tests check it is the one Node runs).
-const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, timeMerge, hasBackend, tfjsVersion: tf.version_core };
+const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, hasBackend, tfjsVersion: tf.version_core };
 window.turboPage = api;

@@ -2,21 +2,13 @@
 // recorded PiToMe / MLERP cases (spec/fixtures/parity/pitome-cases.json) through turboMerge on a
 // GPU backend, for spec/browser/pitome.spec.ts. It imports the package's browser entry only.
 import * as tf from '@tensorflow/tfjs-core';
+import { trySetBackend } from './page_helpers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { turboMerge } from '../../src/browser';
 import { PitomeCase, mergeOptionsOfCase } from '../ops/pitome_case';
 
-async function setBackend(name: string): Promise<boolean> {
-  try {
-    if (!(await tf.setBackend(name))) return false;
-  } catch {
-    return false;
-  }
-  await tf.ready();
-  return true;
-}
 
 export interface PitomeCaseResult {
   /** max |x − expected| over the case, Infinity when the shapes differ. */
@@ -27,7 +19,7 @@ export interface PitomeCaseResult {
 }
 
 async function pitomeCases(backend: string, casesUrl: string): Promise<PitomeCaseResult[]> {
-  if (!(await setBackend(backend))) throw new Error(`backend ${backend} is not available`);
+  if (!(await trySetBackend(backend))) throw new Error(`backend ${backend} is not available`);
   const { cases } = (await (await fetch(casesUrl)).json()) as { cases: PitomeCase[] };
   const out: PitomeCaseResult[] = [];
   for (const c of cases) {
@@ -51,5 +43,5 @@ declare global {
   }
 }
 
-const api = { pitomeCases, hasBackend: setBackend };
+const api = { pitomeCases, hasBackend: trySetBackend };
 window.turboPitomePage = api;

@@ -49,6 +49,18 @@ export function identityAssignment(batch: number, n: number): Assignment {
 }
 
 /**
+ * The bipartite split among tokens i >= p: even global indices are sources, odd ones destinations
+ * (docs/ALGORITHM.md); r must already be clamped (effectiveR).
+ */
+function bipartiteSplit(n: number, p: number, r: number): { srcIdx: number[]; dstIdx: number[] } {
+  const srcIdx: number[] = [];
+  const dstIdx: number[] = [];
+  for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
+  if (r > srcIdx.length || dstIdx.length === 0) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
+  return { srcIdx, dstIdx };
+}
+
+/**
  * metric [B, N, d] (head-averaged keys), clsAttn [B, N] (head-averaged class-token attention).
  * Returns the assignment merging the r sources of largest E = R − c·clsAttn into their most
  * similar destination.
@@ -64,12 +76,9 @@ export function bipartiteMatch(
   if (r <= 0) return identityAssignment(batch, n);
   if (kind === 'pitome') return pitomeMatch(metric, batch, n, d, r, p, margin);
   if (kind === 'mctf') return mctfMatch(metric, clsAttn, size, batch, n, d, r, p, tau);
-  const srcIdx: number[] = [];
-  const dstIdx: number[] = [];
-  for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
+  const { srcIdx, dstIdx } = bipartiteSplit(n, p, r);
   const ns = srcIdx.length;
   const nd = dstIdx.length;
-  if (r > ns || nd === 0) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
   const nOut = n - r;
   const dest = new Int32Array(batch * n);
   const srcUnit = new Float64Array(ns * d);
@@ -188,12 +197,9 @@ function mctfMatch(
   p: number,
   tau: { sim: number; info: number; size: number },
 ): Assignment {
-  const srcIdx: number[] = [];
-  const dstIdx: number[] = [];
-  for (let i = p; i < n; i++) (i % 2 === 0 ? srcIdx : dstIdx).push(i);
+  const { srcIdx, dstIdx } = bipartiteSplit(n, p, r);
   const ns = srcIdx.length;
   const nd = dstIdx.length;
-  if (r > ns || nd === 0) throw new RangeError(`bipartiteMatch: r = ${r} is not clamped for n = ${n}, p = ${p} (see effectiveR)`);
   const r1 = Math.floor(r / 2);
   const r2 = r - r1;
   const [ts, ti, tz] = [Math.fround(tau.sim), Math.fround(tau.info), Math.fround(tau.size)];
