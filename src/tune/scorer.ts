@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GraphError } from '../errors';
 import { Graph } from '../graph/ir';
 import { TurboGraphModel, loadTurboGraph } from '../runtime/load';
+import { interleave, median, timedHere } from '../runtime/timing';
 
 /** Images per inference call: large enough that TensorFlow's per-call cost vanishes, small enough to stay in cache-sized activations. */
 export const SCORE_BATCH = 32;
@@ -24,6 +25,26 @@ export interface Loaded {
   model: TurboGraphModel;
   input: string;
   output: string;
+}
+
+/** A graph a rewrite may change: its own model.json, the (read-only) weights shared. */
+export function cloneGraph(g: Graph): Graph {
+  return new Graph(JSON.parse(JSON.stringify(g.modelJson)), [...g.weights.values()]);
+}
+
+/**
+ * Medians over interleaved pairs of t(unmerged) / t(candidate), the order alternating so load drifts
+ * cancel: of wall time, and of this process's CPU time (which other jobs disturb far less).
+ */
+export async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: number): Promise<{ speedup: number; cpuSpeedup: number }> {
+  const run = (m: Loaded) =>
+    timedHere(m.output, async () => {
+      const y = m.model.execute({ [m.input]: x }, m.output) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    });
+  const { times } = await interleave([run(base), run(cand)], { rounds: pairs });
+  return { speedup: median(times[0].wall.map((t, i) => t / times[1].wall[i])), cpuSpeedup: median(times[0].cpu.map((t, i) => t / times[1].cpu[i])) };
 }
 
 export async function loadGraph(graph: Graph, source: string): Promise<Loaded> {

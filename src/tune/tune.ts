@@ -28,12 +28,11 @@ import { readGraphModel } from '../graph/model_io';
 import { registerTurboOps } from '../ops/register';
 import { RewriteOptions } from '../rewrite/pass';
 import { BackendName, defaultBackend, restoringBackend, useBackend } from '../runtime/backend';
-import { interleave, median, timedHere } from '../runtime/timing';
 import { mulberry32 as rng } from '../rng';
 import { CalibrationSet } from './calibration';
 import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, weightsOf } from './schedules';
 import { Agreement, agreement } from './score';
-import { Loaded, LogitCache, RowSet, checkFinite, checkInputShape, disposeRowSet, loadGraph, logitsOn, rowSet } from './scorer';
+import { Loaded, LogitCache, RowSet, checkFinite, checkInputShape, cloneGraph, disposeRowSet, loadGraph, logitsOn, pairedSpeedup, rowSet } from './scorer';
 import { MERGE_VARIANTS, MergeVariant, shapeFor, variantNamed } from './space';
 
 export interface TuneOptions {
@@ -141,9 +140,6 @@ export function splitHalves(n: number, seed: number): [number[], number[]] {
   return [order.slice(0, cut).sort((a, b) => a - b), order.slice(cut).sort((a, b) => a - b)];
 }
 
-function cloneGraph(g: Graph): Graph {
-  return new Graph(JSON.parse(JSON.stringify(g.modelJson)), [...g.weights.values()]);
-}
 
 /** What errors about the model name: its model.json when read from disk. */
 function modelSource(model: string | Graph): string {
@@ -503,7 +499,7 @@ class SpeedBench {
       rewriteGraph(g, { ...this.options.fixed, ...variantNamed(c.variant, this.options.variants ?? MERGE_VARIANTS).options, r: c.schedule, alpha: c.alpha, architecture: this.options.architecture }, this.source);
       const cand = await loadGraph(g, this.source);
       try {
-        return await pairedSpeedup(this.base, cand, this.x, this.options.speedPairs ?? 7);
+        return (await pairedSpeedup(this.base, cand, this.x, this.options.speedPairs ?? 7)).speedup;
       } finally {
         cand.model.dispose();
         await useBackend(this.scoreBackend);
@@ -517,18 +513,6 @@ class SpeedBench {
     this.base?.model.dispose();
     this.x?.dispose();
   }
-}
-
-/** Median over interleaved pairs of t(unmerged) / t(candidate), the order alternating, so load drifts cancel. */
-async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: number): Promise<number> {
-  const run = (r: Loaded) =>
-    timedHere(r.output, async () => {
-      const y = r.model.execute({ [r.input]: x }, r.output) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    });
-  const { times } = await interleave([run(base), run(cand)], { rounds: pairs });
-  return median(times[0].wall.map((tb, i) => tb / times[1].wall[i]));
 }
 
 function unreachable(shape: ModelShape, target: number): OptionsError {

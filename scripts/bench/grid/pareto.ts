@@ -12,17 +12,15 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { rewriteGraph } from '../../../src/convert';
-import { Graph } from '../../../src/graph/ir';
 import { readGraphModel } from '../../../src/graph/model_io';
 import { readPreprocessing } from '../../../src/image/preprocess';
 import { registerTurboOps } from '../../../src/ops/register';
 import { describeBackend, useBackend } from '../../../src/runtime/backend';
-import { interleave, median, timedHere } from '../../../src/runtime/timing';
 import { DEFAULT_TURBO_OPTIONS } from '../../../src/turbo/options';
 import { estimateFlopRatio, parseRSchedule, tokenCounts } from '../../../src/turbo/schedule';
 import { planModel } from '../../../src/convert';
 import { readCalibrationSet } from '../../../src/tune/calibration';
-import { Loaded, disposeRowSet, loadGraph, logitsOn, rowSet } from '../../../src/tune/scorer';
+import { cloneGraph, disposeRowSet, loadGraph, logitsOn, pairedSpeedup, rowSet } from '../../../src/tune/scorer';
 import { MERGE_VARIANTS, mergesAtBlockEnd, variantNamed } from '../../../src/tune/space';
 import { splitHalves, tuneTurbo } from '../../../src/tune/tune';
 import { replaceSection } from '../../markdown';
@@ -113,13 +111,13 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
   const heldLabels = held.map((i) => labels[i]);
   const source = path.join(opts.model, 'model.json');
   const graph = await readGraphModel(opts.model);
-  const plan = planModel(clone(graph), { r: 0, rThreshold: 0 }, source);
+  const plan = planModel(cloneGraph(graph), { r: 0, rThreshold: 0 }, source);
   // MCTF merges at the block end: its rows are counted as the tuner fits them (src/tune/space.ts).
   const flopsOf = (r: number[], variant: string) =>
     estimateFlopRatio(plan.tokenCount, tokenCounts(plan.tokenCount, r, plan.protectedTokens, 0), plan.dims, mergesAtBlockEnd(variantNamed(variant)));
   const x = tf.gather(all.inputs, tf.range(0, Math.min(opts.batch, n), 1, 'int32')) as tf.Tensor4D;
 
-  const base = await loadGraph(clone(graph), source);
+  const base = await loadGraph(cloneGraph(graph), source);
   const rows: ParetoRow[] = [];
   try {
     const ref = await logitsOn(base, heldSet);
@@ -129,7 +127,7 @@ export async function runPareto(imagesDir: string, opts: ParetoOptions, io: Prog
     io.err(`unmerged: top-1 ${pct(unmergedTop1)} on ${held.length} held-out photos\n`);
 
     const measure = async (r: number[], alpha: number, variant: string): Promise<Omit<ParetoRow, 'method' | 'kind'>> => {
-      const g = clone(graph);
+      const g = cloneGraph(graph);
       rewriteGraph(g, { ...DEFAULT_TURBO_OPTIONS, ...variantNamed(variant).options, r, alpha }, source);
       const m = await loadGraph(g, source);
       try {
@@ -288,21 +286,6 @@ export function paretoSpec(res: ParetoResult): object {
       },
     ],
   };
-}
-
-async function pairedSpeedup(base: Loaded, cand: Loaded, x: tf.Tensor, pairs: number): Promise<{ speedup: number; cpuSpeedup: number }> {
-  const run = (m: Loaded) =>
-    timedHere(m.output, async () => {
-      const y = m.model.execute({ [m.input]: x }, m.output) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    });
-  const { times } = await interleave([run(base), run(cand)], { rounds: pairs });
-  return { speedup: median(times[0].wall.map((t, i) => t / times[1].wall[i])), cpuSpeedup: median(times[0].cpu.map((t, i) => t / times[1].cpu[i])) };
-}
-
-function clone(g: Graph): Graph {
-  return new Graph(JSON.parse(JSON.stringify(g.modelJson)), [...g.weights.values()]);
 }
 
 function argmaxRows(data: Float32Array, classes: number): number[] {
