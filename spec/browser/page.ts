@@ -2,7 +2,7 @@
 // on window.turboPage that Playwright calls with page.evaluate. It imports the package's browser
 // entry only, as an app would.
 import * as tf from '@tensorflow/tfjs-core';
-import { countingReads } from './page_helpers';
+import { countingReads, trySetBackend } from './page_helpers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -262,20 +262,11 @@ async function compiledPerTokenCount(backend: string): Promise<number[]> {
   return counts;
 }
 
-/** Whether the backend initialises here (webgpu needs an adapter). */
-async function hasBackend(name: string): Promise<boolean> {
-  try {
-    return await tf.setBackend(name);
-  } catch {
-    return false;
-  }
-}
-
 declare global {
   interface Window {
     turboPage: typeof api;
   }
 }
 // tfjsVersion: which tfjs-core the page bundled (the tests check it is the one Node runs).
-const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, hasBackend, tfjsVersion: tf.version_core };
+const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, hasBackend: trySetBackend, tfjsVersion: tf.version_core };
 window.turboPage = api;

@@ -9,6 +9,7 @@ import type { GPGPUProgram, MathBackendWebGL } from '@tensorflow/tfjs-backend-we
 import { TurboDropTokens } from '../../kernel_names';
 import { turboDropTokensKernel } from '../composite/TurboDropTokens';
 import { DropPlan, TurboDropTokensKernelAttrs, dropPlan } from '../drop_plan';
+import { GLSL_RANK_KEY } from './program';
 import { withUnpacked } from './unpack';
 
 type CustomUniform = NonNullable<GPGPUProgram['customUniforms']>[number];
@@ -45,17 +46,12 @@ class ScoreProgram extends DropProgram {
 /**
  * score → rank [B, N]: how many tokens come before token i, by a larger score or an equal one at a
  * lower index (tf.topk's order), compared as integer keys from the float bits (exact whatever the
- * driver does with NaN or infinities in float comparisons); NaN ranks as -inf, -0 ties with +0.
+ * driver does with NaN or infinities in float comparisons, program.ts's rankKey, the merge's too).
  */
 class RankProgram extends DropProgram {
   variableNames = ['score'];
   userCode = `
-    uint rankKey(float e) {
-      uint bits = floatBitsToUint(e);
-      if ((bits & 0x7fffffffu) > 0x7f800000u) bits = 0xff800000u;
-      if (bits == 0x80000000u) bits = 0u;
-      return (bits & 0x80000000u) != 0u ? ~bits : (bits | 0x80000000u);
-    }
+    ${GLSL_RANK_KEY}
     void main() {
       ivec2 at = getOutputCoords();
       uint ki = rankKey(getScore(at.x, at.y));

@@ -43,8 +43,7 @@ export function planUniformValues(plan: MergePlan): number[][] {
 // rankKey maps a score to an unsigned integer with the same order, so the ranking compares
 // integers exactly whatever the driver does with NaN and infinities in float comparisons. NaN
 // ranks as -inf (docs/ALGORITHM.md), -0 ties with +0, as in the JS comparator.
-const GLSL_HELPERS = `
-  bool turboIsNan(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+export const GLSL_RANK_KEY = `
   uint rankKey(float e) {
     uint bits = floatBitsToUint(e);
     if ((bits & 0x7fffffffu) > 0x7f800000u) bits = 0xff800000u;
@@ -52,3 +51,7 @@ const GLSL_HELPERS = `
     return (bits & 0x80000000u) != 0u ? ~bits : (bits | 0x80000000u);
   }
 `;
+
+const GLSL_HELPERS = `
+  bool turboIsNan(float v) { return (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u; }
+${GLSL_RANK_KEY}`;
