@@ -123,4 +123,41 @@ describe('convertBlipWithTurbo', () => {
     expect(stdout).toMatch(/drop_rate=0\.1 drop_max=0\.8/);
     expect(await runProgram(buildProgram((s) => (stdout += s)), ['convert', BLIP_SMALL, out], io)).toBe(1);
   });
+
+  // The merges themselves are checked against the official PiToMe/MCTF code on the BLIP vision
+  // fixture (spec/hf/scores.spec.ts); here, that the CLI's choices reach every vision graph.
+  it('--score, --merge and --tau reach every vision encoder: PiToMe margins 0.9 − 0.8·i/L, MCTF temperatures, MLERP', async () => {
+    const run = async (name: string, args: string[]) => {
+      let stdout = '';
+      const code = await runProgram(buildProgram((s) => (stdout += s)), ['convert', BLIP_SMALL, path.join(tmp, name), '--r', '8', '--no-text-drop', ...args], { err: (s) => (stdout += s) });
+      return { code, stdout };
+    };
+    const attrs = async (name: string, task: string) =>
+      (await readGraphModel(path.join(tmp, name, task, 'vision'))).nodes.filter((n) => n.op === TurboMerge).map((n) => n.attr ?? {});
+
+    const pitome = await run('pitome', ['--score', 'pitome', '--merge', 'mlerp']);
+    expect(pitome.code).toBe(0);
+    expect(pitome.stdout).toMatch(/score=pitome merge=mlerp/);
+    for (const task of ['retrieval', 'caption', 'vqa']) {
+      const merges = await attrs('pitome', task);
+      expect(merges).toHaveLength(4);
+      merges.forEach((a, i) => {
+        expect([Number(a.score?.i), Number(a.merge_mode?.i)]).toEqual([1, 1]);
+        // Block 2's 0.5 is the op's default margin, which graphs leave out.
+        expect(a.margin?.f ?? 0.5).toBeCloseTo(0.9 - (0.8 * i) / 4, 6);
+      });
+    }
+    const mctf = await run('mctf', ['--score', 'mctf', '--tau', '2,5,10']);
+    expect(mctf.code).toBe(0);
+    for (const a of await attrs('mctf', 'caption')) {
+      expect([Number(a.score?.i), a.merge_mode, a.tau_sim?.f, a.tau_info?.f, a.tau_size?.f, Number(a.r_threshold?.i)]).toEqual([2, undefined, 2, 5, 10, 40]);
+    }
+    const meta = JSON.parse(fs.readFileSync(path.join(tmp, 'mctf', 'vqa', 'vision', 'model.json'), 'utf8')).userDefinedMetadata.turbo;
+    expect([meta.score, meta.tau]).toEqual(['mctf', { sim: 2, info: 5, size: 10 }]);
+    // Temperatures belong to MCTF alone: with another score they would be ignored, so they are refused.
+    const refused = await run('tau-turbo', ['--tau', '2,5,10']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/tau.*only MCTF/);
+    expect(fs.existsSync(path.join(tmp, 'tau-turbo'))).toBe(false);
+  });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // blip-turbo: BLIP's tasks on tfjs with Turbo.
-//   blip-turbo convert IN_DIR OUT_DIR [--r 30 --alpha 5 --r-threshold N] [--drop-rate 0.07 --drop-max 0.8]
+//   blip-turbo convert IN_DIR OUT_DIR [--r 30 --alpha 5 --r-threshold N] [--score turbo|pitome|mctf --merge mean|mlerp --tau S,I,Z]
+//                      [--drop-rate 0.07 --drop-max 0.8]
 //   blip-turbo caption MODEL_DIR IMAGE... [--beams 3 --max-length 20]
 //   blip-turbo answer MODEL_DIR IMAGE QUESTION
 //   blip-turbo retrieve MODEL_DIR --images A.jpg B.jpg --texts "a dog" "a cat" [--k 16]
@@ -12,7 +13,8 @@ import { caption } from '../blip/caption';
 import { answer } from '../blip/answer';
 import { retrieve } from '../blip/retrieve';
 import { BackendName, describeBackend, useBackend } from '../runtime/backend';
-import { decimal, integer, MAX_R } from './numbers';
+import { MERGE_MODE_NAMES, MERGE_SCORE_NAMES } from '../turbo/options';
+import { decimal, integer, MAX_R, parseTau } from './numbers';
 import { progressBar } from './progress';
 import { runCli } from './run';
 
@@ -45,6 +47,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--r <r>', 'vision tokens merged per block (default 30)', integer('--r', MAX_R))
     .option('--alpha <alpha>', 'class-token attention weight (default 5)', decimal('--alpha', 0, 10000))
     .option('--r-threshold <n>', 'stop merging below this many tokens (default: 100 retrieval, 40 caption/vqa)', integer('--r-threshold', 1_000_000))
+    .addOption(new Option('--score <score>', 'which vision tokens merge: turbo (default; alpha 0 = ToMe), pitome (energy) or mctf (at the block end)').choices(MERGE_SCORE_NAMES))
+    .addOption(new Option('--merge <merge>', 'how merged vision tokens combine: mean (default) or mlerp').choices(MERGE_MODE_NAMES))
+    .option('--tau <sim,info,size>', 'MCTF only: temperatures (default 1,20,40)', parseTau)
     .option('--no-vision', 'leave the vision encoders unmerged')
     .option('--drop-rate <x>', 'text side: share of the image tokens dropped per cross-attention layer', decimal('--drop-rate', 0, 1), 0.07)
     .option('--drop-max <x>', 'text side: largest share ever dropped', decimal('--drop-max', 0, 1), 0.8)
@@ -52,7 +57,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--no-text-drop', 'leave the text graphs as they are')
     .option('--force', 'replace OUT_DIR if it holds a BLIP model directory')
     .action(async (inDir: string, outDir: string, opts) => {
-      const vision = opts.vision === false ? false : { r: opts.r, alpha: opts.alpha, rThreshold: opts.rThreshold };
+      const vision = opts.vision === false ? false : { r: opts.r, alpha: opts.alpha, rThreshold: opts.rThreshold, score: opts.score, merge: opts.merge, tau: opts.tau };
       const text = opts.textDrop === false ? false : { dropRate: opts.dropRate, dropMax: opts.dropMax, firstTokenOnly: !!opts.firstTokenOnly };
       const bar = progressBar('converting graphs', 'graphs', 1);
       const result = await convertBlipWithTurbo(inDir, outDir, { vision, text, force: !!opts.force, onGraph: (_n, d, t) => bar.update(d, t) }).finally(() => bar.stop());
@@ -60,7 +65,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         const what = [g.merged ? 'vision merging' : '', g.dropLayers ? `image-token dropping in ${g.dropLayers} cross-attention layers` : ''].filter(Boolean);
         out(`${g.name}: ${what.length ? what.join(', ') : 'unchanged'}\n`);
       }
-      const v = vision === false ? 'off' : Object.entries(BLIP_VISION_DEFAULTS).map(([t, d]) => `${t} r=${vision.r ?? d.r} alpha=${vision.alpha ?? d.alpha} r_threshold=${vision.rThreshold ?? d.rThreshold}`).join('; ');
+      const variant = vision === false ? '' : describeVariant(vision);
+      const v = vision === false ? 'off' : Object.entries(BLIP_VISION_DEFAULTS).map(([t, d]) => `${t} r=${vision.r ?? d.r} alpha=${vision.alpha ?? d.alpha} r_threshold=${vision.rThreshold ?? d.rThreshold}`).join('; ') + variant;
       out(`wrote ${outDir} (vision: ${v}; text: ${text === false ? 'off' : `drop_rate=${text.dropRate} drop_max=${text.dropMax}`})\n`);
     });
 
@@ -124,6 +130,12 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       }
     });
   return program;
+}
+
+/** The score and merge arithmetic, when not the defaults (Turbo's score, the size-weighted mean). */
+function describeVariant(v: { score?: string; merge?: string; tau?: { sim: number; info: number; size: number } }): string {
+  const parts = [v.score && v.score !== 'turbo' ? `score=${v.score}` : '', v.merge && v.merge !== 'mean' ? `merge=${v.merge}` : '', v.tau ? `tau=${v.tau.sim},${v.tau.info},${v.tau.size}` : ''].filter(Boolean);
+  return parts.length ? `; ${parts.join(' ')}` : '';
 }
 
 async function open(dir: string, task: BlipTask, backend?: BackendName) {

@@ -10,7 +10,7 @@ import { DEFAULT_TURBO_OPTIONS, MERGE_MODE_NAMES, MERGE_SCORE_NAMES, RSchedule }
 import { runCli } from './run';
 import { tuneAndConvert } from './tune';
 import { progressBar } from './progress';
-import { MAX_R, decimal, integer } from './numbers';
+import { MAX_R, decimal, integer, parseTau } from './numbers';
 
 const parseRValue = integer('--r', MAX_R);
 const parseInflect = decimal('--r inflect', -1, 1);
@@ -30,7 +30,7 @@ function parseRList(value: string): number[] {
 }
 
 /** Options that make no sense with --strip, which restores the original model as it was. */
-const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun', 'portable', 'score', 'merge'];
+const TURBO_SETTINGS = ['r', 'rList', 'alpha', 'beta', 'gamma', 'rThreshold', 'propAttn', 'architecture', 'dryRun', 'portable', 'score', 'merge', 'tau'];
 
 export function buildProgram(): Command {
   return new Command('convert-with-turbo')
@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--no-prop-attn', 'do not add log(size) to the attention logits')
     .addOption(new Option('--score <score>', 'which tokens merge: turbo (informativity, alpha 0 = ToMe), pitome (energy) or mctf (similarity x informativeness x size, at the block end); pitome and mctf ignore alpha/beta/gamma').choices(MERGE_SCORE_NAMES).default(DEFAULT_TURBO_OPTIONS.score))
     .addOption(new Option('--merge <merge>', 'how merged tokens combine: mean (size-weighted) or mlerp (keeps the largest norm)').choices(MERGE_MODE_NAMES).default(DEFAULT_TURBO_OPTIONS.merge))
+    .option('--tau <sim,info,size>', 'MCTF only: temperatures of similarity, informativeness and size (default 1,20,40; 0 turns one off)', parseTau)
     .option('--architecture <name>', 'force an architecture family (vit, deit, ...) instead of detecting it')
     .option('--portable', 'write the Turbo ops as standard TensorFlow ops (no op library needed; fixed token counts)')
     .option('--dry-run', 'print the per-block token schedule and FLOP ratio; write nothing')
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
         propAttn: opts.propAttn,
         score: opts.score,
         merge: opts.merge,
+        tau: opts.tau,
         architecture: opts.architecture,
         portable: !!opts.portable,
         format: opts.format,

@@ -27,3 +27,11 @@ export function decimal(what: string, min: number, max: number) {
   };
 }
 
+
+/** --tau SIM,INFO,SIZE: MCTF's three temperatures (0 turns a criterion off). */
+export function parseTau(s: string): { sim: number; info: number; size: number } {
+  const parts = s.split(',');
+  if (parts.length !== 3) throw new InvalidArgumentError(`--tau: '${s}' is not SIM,INFO,SIZE (three temperatures)`);
+  const [sim, info, size] = parts.map(decimal('--tau', 0, 1e6));
+  return { sim, info, size };
+}

@@ -62,7 +62,7 @@ export const MERGE_GRAPH_ATTRS: readonly { key: keyof TurboMergeAttrs; name: str
 ];
 
 /** MCTF's temperatures in the official DeiT evaluation (run/eval_deit_t_mctf.sh: tau_sim 1, tau_info 20, tau_size 40). */
-export const DEFAULT_TAU = Object.freeze({ sim: 1, info: 20, size: 40 });
+export { DEFAULT_MCTF_TAU as DEFAULT_TAU } from '../turbo/options';
 
 /** Default of the PiToMe margin attr (the official pitome_vision's default). */
 export const DEFAULT_MARGIN = 0.5;

@@ -12,7 +12,7 @@ import { EditJournal, Graph, floatAttr, formatRef, intAttr } from '../graph/ir';
 import type { AttrValue } from '../graph/types';
 import { TfBuilder } from '../graph/tf_builder';
 import { layerIndices, parseRSchedule, tokenCounts } from '../turbo/schedule';
-import { TurboOptions } from '../turbo/options';
+import { DEFAULT_MCTF_TAU, MctfTau, TurboOptions } from '../turbo/options';
 import { MERGE_GRAPH_ATTRS, MERGE_MODES, MERGE_SCORES, TurboMergeAttrs } from '../ops/kernel_names';
 import { ARCHITECTURES, Architecture } from './architectures';
 import { chooseArchitecture } from './architectures/detect';
@@ -147,6 +147,7 @@ function collectEdits(graph: Graph, plan: TurboPlan, options: RewriteOptions): T
             score: MERGE_SCORES.indexOf(options.score ?? 'turbo'),
             mergeMode: MERGE_MODES.indexOf(options.merge ?? 'mean'),
             margin: options.score === 'pitome' ? pitomeMargin(i, plan.blocks.length) : undefined,
+            ...(options.score === 'mctf' && options.tau ? { tauSim: options.tau.sim, tauInfo: options.tau.info, tauSize: options.tau.size } : {}),
           }
         : null;
     merged ||= merge !== null;
@@ -188,6 +189,7 @@ export function applyTurbo(graph: Graph, plan: TurboPlan, options: RewriteOption
       // Only when chosen: metadata of a default conversion stays byte-identical to earlier versions.
       ...(options.score && options.score !== 'turbo' ? { score: options.score } : {}),
       ...(options.merge && options.merge !== 'mean' ? { merge: options.merge } : {}),
+      ...(options.score === 'mctf' && options.tau && !sameTau(options.tau, DEFAULT_MCTF_TAU) ? { tau: { ...options.tau } } : {}),
       portable: !!options.portable,
       pooling: plan.meanPools.length ? 'size-weighted mean' : 'class token',
       protectedTokens: plan.protectedTokens,
@@ -318,6 +320,10 @@ function sharedConstants(graph: Graph): SharedConstants {
  * PiToMe's margin for block i of L: 0.9 − 0.8·i/L, every block counted whether it merges or not
  * (the official deit apply_patch), as the float32 the graph attr stores.
  */
+function sameTau(a: MctfTau, b: MctfTau): boolean {
+  return a.sim === b.sim && a.info === b.info && a.size === b.size;
+}
+
 export function pitomeMargin(i: number, blocks: number): number {
   return Math.fround(0.9 - 0.8 * (i / blocks));
 }

@@ -35,12 +35,26 @@ export interface TurboOptions {
   score?: MergeScore;
   /** How merged tokens combine: 'mean', size-weighted (default), or 'mlerp', ToFu's norm-keeping mean. */
   merge?: MergeMode;
+  /**
+   * MCTF's temperatures of similarity, informativeness and size (score 'mctf' only; 0 turns a
+   * criterion off). Absent: the official DeiT evaluation's 1, 20, 40 (DEFAULT_MCTF_TAU).
+   */
+  tau?: MctfTau;
 }
+
+export interface MctfTau {
+  sim: number;
+  info: number;
+  size: number;
+}
+
+/** The official DeiT evaluation's temperatures (mlvlab/MCTF run/eval_deit_t_mctf.sh), TurboMerge's attr defaults. */
+export const DEFAULT_MCTF_TAU: Readonly<MctfTau> = Object.freeze({ sim: 1, info: 20, size: 40 });
 
 export const MERGE_SCORE_NAMES: readonly MergeScore[] = ['turbo', 'pitome', 'mctf'];
 export const MERGE_MODE_NAMES: readonly MergeMode[] = ['mean', 'mlerp'];
 
-export const DEFAULT_TURBO_OPTIONS: Readonly<Required<TurboOptions>> = Object.freeze({
+export const DEFAULT_TURBO_OPTIONS: Readonly<Required<Omit<TurboOptions, 'tau'>>> = Object.freeze({
   r: 16,
   alpha: 5,
   beta: 1,
@@ -67,6 +81,11 @@ export function resolveTurboOptions(partial: Partial<TurboOptions> = {}): TurboO
   if (typeof o.propAttn !== 'boolean') throw new OptionsError('propAttn', `${String(o.propAttn)} is not a boolean`);
   if (!MERGE_SCORE_NAMES.includes(o.score as MergeScore)) throw new OptionsError('score', `${JSON.stringify(o.score)} is not one of ${MERGE_SCORE_NAMES.join(', ')}`);
   if (!MERGE_MODE_NAMES.includes(o.merge as MergeMode)) throw new OptionsError('merge', `${JSON.stringify(o.merge)} is not one of ${MERGE_MODE_NAMES.join(', ')}`);
+  if (o.tau !== undefined) {
+    validateTau(o.tau);
+    // Written nowhere else, so a tau with another score would be silently ignored.
+    if (o.score !== 'mctf') throw new OptionsError('tau', `only MCTF has temperatures; the score is '${o.score}'`);
+  }
   return o;
 }
 
@@ -90,4 +109,13 @@ export function count(name: string, v: number, at = ''): void {
 
 export function finite(name: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new OptionsError(name, `${String(v)} is not a finite number`);
+}
+
+/** Temperatures are exponents' denominators: finite and non-negative (0: the criterion is off, as in the official code). */
+export function validateTau(tau: MctfTau): void {
+  if (!tau || typeof tau !== 'object') throw new OptionsError('tau', `${JSON.stringify(tau)} is not {sim, info, size}`);
+  for (const k of ['sim', 'info', 'size'] as const) {
+    finite(`tau.${k}`, tau[k]);
+    if (tau[k] < 0) throw new OptionsError(`tau.${k}`, `${tau[k]} is negative`);
+  }
 }
