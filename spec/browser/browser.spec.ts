@@ -278,6 +278,16 @@ describe.each(['webgl', 'webgpu'])('%s fused Turbo kernels', (backend) => {
     }
   });
 
+  test('Mean with the Turbo kernels registered: the cpu backend\'s results; on webgpu means over a few values run small_mean.ts, and unregisterFusedKernels puts tfjs\'s kernel back', async () => {
+    if (!(await gpuBackendHere(backend))) return;
+    const r = await page.evaluate((b) => window.turboPage.smallMeans(b), backend);
+    results.push(`${backend} Mean vs cpu: max diff ${r.maxDiff.toExponential(2)}`);
+    expect(r.maxDiff).toBeLessThan(1e-6);
+    expect(r.restoredWithout).toBe(true);
+    expect(r.replacedWhileFused).toBe(backend === 'webgpu');
+    expect(r.smallProgram).toBe(backend === 'webgpu');
+  });
+
   test('compiles its programs once: merges at later token counts add no shader', async () => {
     if (!(await gpuBackendHere(backend))) return;
     const added = await page.evaluate((b) => window.turboPage.compiledPerTokenCount(b), backend);

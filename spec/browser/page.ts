@@ -262,11 +262,50 @@ async function compiledPerTokenCount(backend: string): Promise<number[]> {
   return counts;
 }
 
+/**
+ * Mean on `backend` against the cpu backend's, over shapes and axes the webgpu replacement takes
+ * (a few values per output: Turbo's mean over heads) and ones it hands to tfjs's kernel; and which
+ * kernel runs Mean with the fused kernels on and off (webgpu: small_mean.ts, then tfjs's own back).
+ */
+async function smallMeans(backend: string): Promise<{ maxDiff: number; replacedWhileFused: boolean; restoredWithout: boolean; smallProgram: boolean }> {
+  const cases: [number[], number[], boolean][] = [
+    [[2, 3, 5, 7], [1], false],
+    [[2, 3, 5], [1], false],
+    [[1, 12, 9, 64], [1], true],
+    [[2, 4, 3, 6], [1, 2], false],
+    [[2, 3, 5, 7], [-3], false],
+    [[2, 20, 5], [1], false],
+    [[3, 4], [1], false],
+  ];
+  const rng = mulberry32(7);
+  const data = cases.map(([shape]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng() * 4 - 2));
+  await setBackend('cpu');
+  const expected = cases.map(([shape, axes, keep], k) => tf.tidy(() => tf.mean(tf.tensor(data[k], shape), axes, keep).dataSync().slice()));
+  await setBackend(backend);
+  registerFusedKernels();
+  const own = tf.getKernel('Mean', backend);
+  let maxDiff = 0;
+  for (const [k, [shape, axes, keep]] of cases.entries()) {
+    const out = tf.tidy(() => tf.mean(tf.tensor(data[k], shape), axes, keep));
+    const got = (await out.data()) as Float32Array;
+    out.dispose();
+    if (got.length !== expected[k].length) return { maxDiff: Infinity, replacedWhileFused: false, restoredWithout: false, smallProgram: false };
+    for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - expected[k][i]));
+  }
+  const b = tf.backend() as unknown as { pipelineCache?: object };
+  const smallProgram = Object.keys(b.pipelineCache ?? {}).some((key) => key.startsWith('turboSmallMean'));
+  unregisterFusedKernels();
+  const without = tf.getKernel('Mean', backend);
+  registerFusedKernels();
+  const again = tf.getKernel('Mean', backend);
+  return { maxDiff, replacedWhileFused: own?.kernelFunc !== without?.kernelFunc && again?.kernelFunc !== without?.kernelFunc, restoredWithout: without !== undefined, smallProgram };
+}
+
 declare global {
   interface Window {
     turboPage: typeof api;
   }
 }
 // tfjsVersion: which tfjs-core the page bundled (the tests check it is the one Node runs).
-const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, hasBackend: trySetBackend, tfjsVersion: tf.version_core };
+const api = { run, mergeCases, fusedCases, fusedEdgeCases, compiledPerTokenCount, smallMeans, hasBackend: trySetBackend, tfjsVersion: tf.version_core };
 window.turboPage = api;

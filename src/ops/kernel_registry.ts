@@ -16,6 +16,16 @@ export interface BackendKernels {
   backendName: string;
   /** Its kernels, or none where they cannot run in this process (tensorflow's without the op library). */
   available(): readonly tf.KernelConfig[];
+  /**
+   * Kernels of tfjs's own ops that replace the backend's while the fused kernels are on, each built
+   * around the kernel it replaces (and handing it what it does not handle itself).
+   */
+  replacements?: readonly KernelReplacement[];
+}
+
+export interface KernelReplacement {
+  kernelName: string;
+  wrap(own: tf.KernelConfig): tf.KernelConfig;
 }
 
 /** A kernel made of tfjs ops, registered under every backend name that has no fused one. */
@@ -28,6 +38,9 @@ let fusedEnabled = true;
 
 /** The kernels this module registered, by kernelName/backendName: a kernel found there that is not one of these is someone else's. */
 const ours = new Map<string, tf.KernelConfig>();
+
+/** Replacements in place, by kernelName/backendName: ours and the kernel it wraps (put back by unregisterFusedKernels). */
+const replaced = new Map<string, { ours: tf.KernelConfig; own: tf.KernelConfig }>();
 
 /** Adds a backend's fused kernels (once); they are registered by the next registration. */
 export function addBackendKernels(kernels: BackendKernels): void {
@@ -81,5 +94,28 @@ function registerFor(backendName: string): void {
     if (current) tf.unregisterKernel(kernelName, backendName);
     tf.registerKernel(want);
     ours.set(key, want);
+  }  for (const rep of fusedBackends.filter((s) => s.backendName === backendName).flatMap((s) => s.replacements ?? [])) replace(rep, backendName);
+}
+
+/**
+ * Puts `rep` in place of the backend's kernel while the fused kernels are on, the backend's back
+ * otherwise. A backend whose own kernel is not registered yet is left alone: registering first
+ * would make tfjs warn when the backend registers its own, which would then win anyway.
+ */
+function replace(rep: KernelReplacement, backendName: string): void {
+  const key = `${rep.kernelName}/${backendName}`;
+  const current = tf.getKernel(rep.kernelName, backendName);
+  if (!current) return;
+  const mine = replaced.get(key);
+  const isOurs = mine !== undefined && current.kernelFunc === mine.ours.kernelFunc;
+  if (fusedEnabled === isOurs) return;
+  tf.unregisterKernel(rep.kernelName, backendName);
+  if (isOurs) {
+    tf.registerKernel(mine.own);
+    replaced.delete(key);
+  } else {
+    const wrapped = rep.wrap(current);
+    tf.registerKernel(wrapped);
+    replaced.set(key, { ours: wrapped, own: current });
   }
 }

@@ -4,7 +4,9 @@ import { turboDropTokensConfig } from './TurboDropTokens';
 import { turboMergeConfig } from './TurboMerge';
 import { turboPropAttnBiasConfig } from './TurboPropAttnBias';
 import { turboUnmergeConfig } from './TurboUnmerge';
+import { smallMeanKernel } from './small_mean';
 
 const kernels = [turboMergeConfig, turboUnmergeConfig, turboPropAttnBiasConfig, turboDropTokensConfig];
 
-export const webgpuKernels: BackendKernels = { backendName: 'webgpu', available: () => kernels };
+// Mean over a few values (Turbo's mean over heads) without tfjs's one-workgroup-per-output reduction (small_mean.ts).
+export const webgpuKernels: BackendKernels = { backendName: 'webgpu', available: () => kernels, replacements: [{ kernelName: 'Mean', wrap: smallMeanKernel }] };
