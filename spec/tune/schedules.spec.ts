@@ -1,6 +1,6 @@
 // The tuner's search space: every candidate just reaches the FLOP target (one level less does not),
 // the order is fixed, and an impossible target yields no candidate.
-import { ModelShape, SEARCHED_SHAPE, SHAPES, candidates, fitWeights, flopRatio, levelFor, stepLevel, stepUp, weightedSchedule, weightsOf } from '../../src/tune/schedules';
+import { ModelShape, SEARCHED_SHAPE, SHAPES, candidates, fitWeights, keepingFree, flopRatio, levelFor, stepLevel, stepUp, weightedSchedule, weightsOf } from '../../src/tune/schedules';
 import { estimateFlopRatio, tokenCounts } from '../../src/turbo/schedule';
 
 const VIT_TINY: ModelShape = { tokenCount: 197, blocks: 12, protectedTokens: 1, dims: { hidden: 192, mlp: 768 } };
@@ -58,4 +58,21 @@ test('stepLevel on a searched shape moves its level by one and keeps its weights
   expect(up.weights).toBe(weights);
   expect(up.schedule).toEqual(weightedSchedule(weights, c.level + 1));
   expect(up.flops).toBeGreaterThan(c.flops);
+});
+
+test('keepingFree: the first blocks never merge and the level is refitted so the target is still reached', () => {
+  const free = SHAPES.map((s) => keepingFree(s, 1));
+  for (const target of [1.5, 2]) {
+    const cs = candidates(VIT_TINY, target, free);
+    expect(cs.length).toBeGreaterThan(5);
+    for (const c of cs) {
+      expect(c.schedule[0]).toBe(0);
+      expect(c.flops).toBeGreaterThanOrEqual(target);
+      expect(c.shape).toMatch(/, first 1 free$/);
+    }
+  }
+  // A shape that already leaves block 0 alone is unchanged; none free is the shape itself.
+  expect(keepingFree(SHAPES[0], 1).schedule(20, 12)).toEqual(SHAPES[0].schedule(20, 12));
+  expect(keepingFree(SHAPES[4], 0)).toBe(SHAPES[4]);
+  expect(keepingFree(SHAPES[4], 2).schedule(10, 12)).toEqual([0, 0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
 });

@@ -13,7 +13,7 @@ import { runProgram } from '../../src/cli/run';
 import { useBackend } from '../../src/runtime/backend';
 import { readCalibrationSet } from '../../src/tune/calibration';
 import { SEARCHED_SHAPE, SHAPES, weightedSchedule, weightsOf } from '../../src/tune/schedules';
-import { splitRows, tuneTurbo } from '../../src/tune/tune';
+import { splitRows, stratifiedRows, tuneTurbo } from '../../src/tune/tune';
 import { Graph } from '../../src/graph/ir';
 import { writeGraphModel } from '../../src/graph/model_io';
 import { HF_FIXTURES } from '../hf/hf_fixture';
@@ -100,6 +100,26 @@ test('the per-block stage moves one block at a time, refitted to the target, and
   if (first.weights) expect(first.weights.filter((w, i) => Math.abs(w - w0[i]) > 1e-12)).toHaveLength(1);
   else expect(first.schedule).toEqual(r.log[0].schedule);
   expect(r.stopped).toContain('maxEvals');
+});
+
+test('stratifiedRows: one row per confidence stratum, from least to most confident, returned in row order', () => {
+  // Row r's logits put probability rising with r on class 0 (4 classes), listed in a shuffled order.
+  const rows = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
+  const logits = new Float32Array(rows.flatMap((r) => [r, 0, 0, 0]));
+  expect(stratifiedRows(rows, logits, 4, 5)).toEqual([1, 3, 5, 7, 9]);
+  expect(stratifiedRows(rows, logits, 4, 2)).toEqual([2, 7]);
+  expect(stratifiedRows(rows, logits, 4, 10)).toEqual(rows);
+});
+
+test('freeBlocks: no candidate of any stage merges in the first blocks, and each still reaches the target', async () => {
+  await useBackend('wasm');
+  const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 10, seed: 2, freeBlocks: 1, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
+  expect(r.log.some((c) => c.stage === 'per block')).toBe(true);
+  for (const c of r.log) {
+    expect(c.schedule[0]).toBe(0);
+    expect(c.flops).toBeGreaterThanOrEqual(1.3);
+  }
 });
 
 test('a time limit stops the search after the candidate running when it passes', async () => {

@@ -63,6 +63,16 @@ export const SHAPES: readonly Shape[] = [
   linear(0.25),
 ];
 
+/**
+ * `s` with its first `blocks` blocks left unmerged (the level is then refitted by levelFor, so the
+ * other blocks merge more): the first blocks build the features that make tokens comparable, and
+ * MCTF's official evaluation leaves block 0 alone.
+ */
+export function keepingFree(s: Shape, blocks: number): Shape {
+  if (blocks <= 0) return s;
+  return { name: `${s.name}, first ${blocks} free`, schedule: (level, L) => s.schedule(level, L).map((r, l) => (l < blocks ? 0 : r)) };
+}
+
 export const ALPHAS: readonly number[] = [1, 5, 0, 2];
 
 export function flopRatio(shape: ModelShape, schedule: number[]): number {

@@ -30,7 +30,7 @@ import { RewriteOptions } from '../rewrite/pass';
 import { BackendName, defaultBackend, restoringBackend, useBackend } from '../runtime/backend';
 import { mulberry32 as rng } from '../rng';
 import { CalibrationSet } from './calibration';
-import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, weightsOf } from './schedules';
+import { ALPHAS, Candidate, ModelShape, SEARCHED_SHAPE, SHAPES, Shape, candidates, fitWeights, flopRatio, keepingFree, weightsOf } from './schedules';
 import { Agreement, agreement } from './score';
 import { Loaded, LogitCache, RowSet, checkFinite, checkInputShape, cloneGraph, disposeRowSet, loadGraph, logitsOn, pairedSpeedup, rowSet } from './scorer';
 import { MERGE_VARIANTS, MergeVariant, shapeFor, variantNamed } from './space';
@@ -60,6 +60,12 @@ export interface TuneOptions {
   confirmShare?: number;
   /** Search rows every candidate is screened on (default 64); the finalists get the rest. */
   screenImages?: number;
+  /**
+   * How the screening rows are drawn from the search rows: 'random' (seeded, the default) or
+   * 'stratified', evenly over the unmerged model's confidence (its top softmax probability), so
+   * confident and borderline images are screened in their proportions.
+   */
+  screenSampling?: 'random' | 'stratified';
   /** Candidates completed on all search rows (default 2). */
   finalists?: number;
   /** Alphas tried (default ALPHAS). */
@@ -68,6 +74,8 @@ export interface TuneOptions {
   shapes?: readonly Shape[];
   /** Merge variants tried (default MERGE_VARIANTS). */
   variants?: readonly MergeVariant[];
+  /** Blocks at the start that never merge, in every shape and per-block move (default 0). */
+  freeBlocks?: number;
   /** Skip the per-block search (stage 2). */
   noPerBlock?: boolean;
   architecture?: string;
@@ -156,7 +164,7 @@ const keyOf = (c: Candidate) => `${c.variant}|${c.alpha}|${c.schedule.join(',')}
 const better = (a: Agreement, b: Agreement) => a.kl - b.kl || b.top1 - a.top1;
 
 /** The unmerged model's logits per calibration tensor and model (freed with the tensor). */
-const referenceCache = new WeakMap<tf.Tensor, Map<string, { ref: Record<'screen' | 'rest' | 'confirm', Float32Array>; classes: number }>>();
+const referenceCache = new WeakMap<tf.Tensor, Map<string, { search: Float32Array; confirm: Float32Array; classes: number }>>();
 
 function modelKey(g: Graph): string {
   const h = crypto.createHash('sha256').update(JSON.stringify(g.modelJson));
@@ -195,19 +203,47 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   const seed = options.seed ?? 1;
   const [searchRows, confirmRows] = splitRows(n, seed, options.confirmShare ?? 0.3);
   const screenCount = Math.min(searchRows.length, options.screenImages ?? 64);
-  // The screening rows are a seeded sample of the search rows, not its first images (folders are often sorted by class).
-  const screenRows = splitRows(searchRows.length, seed + 1, screenCount / searchRows.length)[1].map((i) => searchRows[i]);
-  const screenSet = new Set(screenRows);
-  const restRows = searchRows.filter((r) => !screenSet.has(r));
+  const sampling = options.screenSampling ?? 'random';
   const scoreBackend = options.scoreBackend ?? defaultBackend();
   const variants = options.variants ?? MERGE_VARIANTS;
   const alphas = options.alphas ?? ALPHAS;
-  const shapes = options.shapes ?? SHAPES;
+  const freeBlocks = options.freeBlocks ?? 0;
+  const shapes = (options.shapes ?? SHAPES).map((sh) => keepingFree(sh, freeBlocks));
   const labels = images.labels;
   /** The FLOP model for a variant's candidates (block-end counting for MCTF). */
   const shapeOf = (variant: string) => shapeFor(shape, variantNamed(variant, variants), options.fixed);
 
   await useBackend(scoreBackend);
+  // The unmerged model's logits, once, on every row; kept with the images for the next tuning of
+  // the same model on them (several targets in one process).
+  const refKey = `${modelKey(graph)}|${options.architecture ?? ''}|${seed}|${options.confirmShare ?? 0.3}`;
+  let unmerged = referenceCache.get(images.inputs)?.get(refKey);
+  if (!unmerged) {
+    const base = await loadGraph(cloneGraph(graph), source);
+    const search = rowSet('search', images.inputs, searchRows);
+    const confirm = rowSet('confirm', images.inputs, confirmRows);
+    try {
+      checkInputShape(base, images.inputs, source);
+      const [s, c] = [await logitsOn(base, search), await logitsOn(base, confirm)];
+      checkFinite(s.data, source, 'the unmerged model');
+      checkFinite(c.data, source, 'the unmerged model');
+      unmerged = { search: s.data, confirm: c.data, classes: s.classes };
+    } finally {
+      base.model.dispose();
+      disposeRowSet(search);
+      disposeRowSet(confirm);
+    }
+    if (!referenceCache.has(images.inputs)) referenceCache.set(images.inputs, new Map());
+    referenceCache.get(images.inputs)!.set(refKey, unmerged);
+  }
+  const { classes } = unmerged;
+  const screenRows =
+    sampling === 'stratified'
+      ? stratifiedRows(searchRows, unmerged.search, classes, screenCount)
+      : // A seeded sample of the search rows, not its first images (folders are often sorted by class).
+        splitRows(searchRows.length, seed + 1, screenCount / searchRows.length)[1].map((i) => searchRows[i]);
+  const screenSet = new Set(screenRows);
+  const restRows = searchRows.filter((r) => !screenSet.has(r));
   const sets = {
     screen: rowSet('screen', images.inputs, screenRows),
     rest: rowSet('rest', images.inputs, restRows),
@@ -215,31 +251,11 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
   };
   const speed = new SpeedBench(graph, source, options, scoreBackend, images.inputs);
   try {
-    // The unmerged model's logits, once, on every row; kept with the images for the next tuning of
-    // the same model on them (several targets in one process).
-    const refKey = `${modelKey(graph)}|${options.architecture ?? ''}|${seed}|${options.confirmShare ?? 0.3}|${screenCount}`;
-    const known = referenceCache.get(images.inputs)?.get(refKey);
-    let ref: Record<keyof typeof sets, Float32Array>;
-    let classes: number;
-    if (known) ({ ref, classes } = known);
-    else {
-      ref = {} as never;
-      classes = 0;
-      const base = await loadGraph(cloneGraph(graph), source);
-      try {
-        checkInputShape(base, images.inputs, source);
-        for (const k of Object.keys(sets) as (keyof typeof sets)[]) {
-          const out = await logitsOn(base, sets[k]);
-          checkFinite(out.data, source, 'the unmerged model');
-          ref[k] = out.data;
-          classes = out.classes;
-        }
-      } finally {
-        base.model.dispose();
-      }
-      if (!referenceCache.has(images.inputs)) referenceCache.set(images.inputs, new Map());
-      referenceCache.get(images.inputs)!.set(refKey, { ref, classes });
-    }
+    const ref: Record<keyof typeof sets, Float32Array> = {
+      screen: pickRows(unmerged.search, searchRows, screenRows, classes),
+      rest: pickRows(unmerged.search, searchRows, restRows, classes),
+      confirm: unmerged.confirm,
+    };
     const referenceSeconds = elapsed();
     const labelsOf = (rows: number[]) => (labels ? rows.map((r) => labels[r]) : undefined);
     const searchRef = concat(ref.screen, ref.rest);
@@ -349,7 +365,7 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
           improved = false;
           const w = current.weights ?? weightsOf(current.schedule);
           const moves: Candidate[] = [];
-          for (let l = 0; l < w.length; l++) {
+          for (let l = freeBlocks; l < w.length; l++) {
             for (const d of [step, -step]) {
               const next = [...w];
               next[l] = Math.max(0, next[l] + d);
@@ -460,6 +476,33 @@ async function tune(model: string | Graph, images: CalibrationSet, options: Tune
 function alphaNeighbours(a: number): number[] {
   if (a === 0) return [0.5];
   return a <= 0.5 ? [0, a * 2] : [a / 2, a * 2];
+}
+
+/** The rows of `data` (logits of `rows`, in that order) for `want`, in want's order. */
+function pickRows(data: Float32Array, rows: number[], want: number[], classes: number): Float32Array {
+  const at = new Map(rows.map((r, i) => [r, i]));
+  const out = new Float32Array(want.length * classes);
+  want.forEach((r, i) => out.set(data.subarray(at.get(r)! * classes, (at.get(r)! + 1) * classes), i * classes));
+  return out;
+}
+
+/**
+ * `count` of `rows` spread evenly over the unmerged model's confidence: rows sorted by their top
+ * softmax probability, one from the middle of each of `count` equal strata (in row order).
+ */
+export function stratifiedRows(rows: number[], logits: Float32Array, classes: number, count: number): number[] {
+  if (count >= rows.length) return [...rows];
+  const confidence = rows.map((_, i) => {
+    const z = logits.subarray(i * classes, (i + 1) * classes);
+    let max = -Infinity;
+    for (const v of z) max = Math.max(max, v);
+    let sum = 0;
+    for (const v of z) sum += Math.exp(v - max);
+    return 1 / sum;
+  });
+  const byConfidence = rows.map((r, i) => [r, confidence[i]] as const).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const picked = Array.from({ length: count }, (_, k) => byConfidence[Math.floor(((k + 0.5) * rows.length) / count)][0]);
+  return picked.sort((a, b) => a - b);
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
