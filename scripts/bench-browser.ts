@@ -7,7 +7,8 @@
 // (loadTurboModel), calls warmup() on each, times each one's first run after warmup(), then
 // alternates warm runs between the two, so both see the same load. Then the merge's own time per
 // block (the first block's TurboMerge, fused GPU kernel vs the composite) per GPU backend, model
-// width and batch. --configs picks configurations (model:backend:batch[:warm runs]) instead of the
+// width and batch. --configs picks configurations (model:backend:batch[:warm runs]; 0 warm runs: the
+// first run after warmup() stands in for a warm one, for a configuration too slow for more) instead of the
 // cross product, to budget a slow machine; --merge-only times the merge alone for them. Prints
 // markdown tables.
 import * as fs from 'fs';
@@ -32,9 +33,13 @@ interface Config {
 interface Row extends Config {
   original: ModelTimes;
   turbo: ModelTimes;
+  /** 1-minute load averages when the row started and ended (the machine's other jobs show here). */
+  load: [number, number];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// 0 warm runs (a configuration too slow for more): the first run after warmup() stands in, marked.
+const warm = (t: ModelTimes) => (t.warmMs.length ? median(t.warmMs) : t.firstMs);
 
 function parseArgs(args: string[]) {
   const value = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -79,32 +84,19 @@ async function main(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const mergeRows: string[] = [];
   const fmt = (ms: number) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
+  const runsCell = (r: Row) =>
+    r.original.warmMs.length || r.turbo.warmMs.length ? `${r.original.warmMs.map(fmt).join(', ')} / ${r.turbo.warmMs.map(fmt).join(', ')}` : 'none (first run after warmup() as warm)';
   const line = (r: Row) => {
-    const [o, t] = [median(r.original.warmMs), median(r.turbo.warmMs)];
+    const [o, t] = [warm(r.original), warm(r.turbo)];
     const finite = r.original.finite && r.turbo.finite ? '' : ' (non-finite logits!)';
     return (
       `| ${TITLE[r.model]} | ${r.backend} | ${r.batch} | ${fmt(o)} | ${fmt(t)} | **${(o / t).toFixed(2)}x** | ` +
       `${fmt(r.original.warmupMs)} / ${fmt(r.turbo.warmupMs)} | ${fmt(r.original.firstMs)} / ${fmt(r.turbo.firstMs)} | ` +
-      `${(r.original.firstMs / o).toFixed(2)} / ${(r.turbo.firstMs / t).toFixed(2)} | ${r.original.warmMs.map(fmt).join(', ')} / ${r.turbo.warmMs.map(fmt).join(', ')}${finite} |`
+      `${(r.original.firstMs / o).toFixed(2)} / ${(r.turbo.firstMs / t).toFixed(2)} | ${runsCell(r)}${finite} | ${r.load.map((l) => l.toFixed(1)).join(' → ')} |`
     );
   };
   try {
-    for (const c of models ? configs : []) {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/`);
-      await page.waitForFunction(() => window.turboBench !== undefined);
-      if (!(await page.evaluate((b) => window.turboBench.hasBackend(b), c.backend))) {
-        log(`${c.backend}: no adapter, skipped ${c.model} batch ${c.batch}`);
-        await page.close();
-        continue;
-      }
-      log(`${c.model} ${c.backend} batch ${c.batch}, ${c.runs} warm runs each`);
-      const req: InterleavedRequest = { backend: c.backend, models: [`/models/${c.model}/orig/model.json`, `/models/${c.model}/turbo/model.json`], inputUrl: '/inputs.f32', batch: c.batch, warmRuns: c.runs };
-      const [original, turbo] = await page.evaluate((q) => window.turboBench.interleaved(q), req);
-      await page.close();
-      rows.push({ ...c, original, turbo });
-      console.log(line(rows[rows.length - 1]));
-    }
+    // The merge alone first: minutes, where the models take up to an hour on SwiftShader.
     if (merge) {
       const seen = new Set<string>();
       for (const c of configs.filter((x) => x.backend !== 'wasm' && x.backend !== 'cpu')) {
@@ -126,14 +118,31 @@ async function main(args: string[]): Promise<void> {
         await page.close();
       }
     }
+    for (const c of models ? configs : []) {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => window.turboBench !== undefined);
+      if (!(await page.evaluate((b) => window.turboBench.hasBackend(b), c.backend))) {
+        log(`${c.backend}: no adapter, skipped ${c.model} batch ${c.batch}`);
+        await page.close();
+        continue;
+      }
+      log(`${c.model} ${c.backend} batch ${c.batch}, ${c.runs} warm runs each (${new Date().toISOString()}, load ${os.loadavg()[0].toFixed(1)})`);
+      const loadBefore = os.loadavg()[0];
+      const req: InterleavedRequest = { backend: c.backend, models: [`/models/${c.model}/orig/model.json`, `/models/${c.model}/turbo/model.json`], inputUrl: '/inputs.f32', batch: c.batch, warmRuns: c.runs };
+      const [original, turbo] = await page.evaluate((q) => window.turboBench.interleaved(q), req);
+      await page.close();
+      rows.push({ ...c, original, turbo, load: [loadBefore, os.loadavg()[0]] });
+      console.log(line(rows[rows.length - 1]));
+    }
   } finally {
     await browser.close();
     await server.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`\nChromium ${chromium}, headless, SwiftShader (harness flags); Turbo r = 16, alpha = 5; warm = median of the warm runs, original and Turbo alternating in one page`);
-  console.log('| model | backend | batch | original warm | Turbo warm | speed-up | warmup() original / Turbo | first run after warmup() original / Turbo | first ÷ warm original / Turbo | warm runs original / Turbo |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| model | backend | batch | original warm | Turbo warm | speed-up | warmup() original / Turbo | first run after warmup() original / Turbo | first ÷ warm original / Turbo | warm runs original / Turbo | load (1 min) start → end |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(line(r));
   if (mergeRows.length) {
     console.log('\nTurboMerge alone, first block (N = 197, r = 16), median of 10, until the new sizes are read back');
