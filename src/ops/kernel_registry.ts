@@ -57,13 +57,19 @@ export function registerTurboKernels(backendName?: string): void {
   for (const b of backends) registerFor(b);
 }
 
-/** Fused kernels wherever a backend has them (the default). */
+/**
+ * Fused kernels wherever a backend has them (the default), with the replacements of tfjs's own
+ * kernels that go with them (webgpu's Mean for means over a few values: kernels/webgpu/small_mean.ts).
+ */
 export function registerFusedKernels(): void {
   fusedEnabled = true;
   registerTurboKernels();
 }
 
-/** The composite kernels in place of the fused ones on every backend, so tests and benchmarks can run the composite path on cpu/wasm. */
+/**
+ * The composite kernels in place of the fused ones on every backend, so tests and benchmarks can run
+ * the composite path on cpu/wasm; tfjs's own kernels back where the fused set replaced them.
+ */
 export function unregisterFusedKernels(): void {
   fusedEnabled = false;
   registerTurboKernels();

@@ -20,7 +20,10 @@ export interface RegisterOptions {
   /**
    * true: fused kernels wherever a backend has them (as on import); false: the composite on every
    * backend (unregisterFusedKernels). Unset keeps the current choice, so the registration that
-   * loadTurboModel and friends do never undoes an app's.
+   * loadTurboModel and friends do never undoes an app's. With the fused kernels on, webgpu's Mean
+   * kernel is replaced too, for every model on the page: means over at most 16 values off the
+   * innermost axis (a Turbo model's mean over heads) run as one invocation per output
+   * (kernels/webgpu/small_mean.ts), the rest through tfjs's kernel; false puts tfjs's back.
    */
   fusedKernels?: boolean;
 }
