@@ -48,6 +48,7 @@ const ENGINES: Record<string, EngineSpec> = {
   'session-eigen': { key: 'session-eigen', label: 'session, Eigen (TF_ENABLE_ONEDNN_OPTS=0)', route: 'session', onednn: '0' },
   'session-xla': { key: 'session-xla', label: 'session, XLA CPU auto-jit', route: 'session', xla: '--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit' },
   'op-by-op': { key: 'op-by-op', label: "route: 'op-by-op'", route: 'op-by-op' },
+  'op-by-op-eigen': { key: 'op-by-op-eigen', label: "route: 'op-by-op', Eigen (TF_ENABLE_ONEDNN_OPTS=0)", route: 'op-by-op', onednn: '0' },
   onnxruntime: { key: 'onnxruntime', label: 'onnxruntime-node', route: 'onnxruntime' },
 };
 
