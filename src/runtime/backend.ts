@@ -47,10 +47,12 @@ export function tryLoadNativeBackend(): boolean {
  * way is left alone). TensorFlow 2.12's x86 builds turn oneDNN on by themselves only on CPUs with
  * AVX512-VNNI, AVX512-BF16 or AMX; on the others (every AVX2-only CPU) they run Eigen kernels
  * compiled for plain AVX, without FMA, while oneDNN generates code for the CPU it finds. Measured on
- * an AVX2 EPYC, 1 thread, interleaved (docs/BENCHMARKS.md, "loadTurboModel on tensorflow"):
- * unmerged ViT-B 17 % less CPU time per image, Turbo ViT-Tiny 7-12 %. TensorFlow reads the
- * variable once, when it starts, so it must be set before tfjs-node is required; an app that
- * loaded tfjs-node itself first keeps whatever its environment said.
+ * an AVX2 EPYC, 1 thread, interleaved (docs/BENCHMARKS.md, "loadTurboModel on tensorflow"), the
+ * session route: ViT-B 16-21 % less CPU time per image, ViT-Tiny batch 8 9-17 %, batch 1 from 12 %
+ * less to 5 % more; op by op at batch 1 10-13 % more (so an app that only runs op by op may prefer
+ * TF_ENABLE_ONEDNN_OPTS=0). TensorFlow reads the variable once, when it starts, so it must be set
+ * before tfjs-node is required; an app that loaded tfjs-node itself first keeps whatever its
+ * environment said.
  */
 function preferOneDnn(): void {
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
