@@ -26,7 +26,8 @@ export interface SavedModelRunJson {
 /**
  * `oneDnn` false sets TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow loads: TensorFlow then runs the
  * session's graph with the same kernels tfjs-node runs op by op, so the two agree exactly; with
- * oneDNN's graph rewrites on (TensorFlow's default on x86) they differ by float rounding.
+ * oneDNN's graph rewrites on (what tryLoadNativeBackend asks for unless the variable is set) they
+ * differ by float rounding.
  */
 export async function runSavedModelParity(modelDir: string, outDir: string, options: RewriteOptions | null, alsoGraphModel: boolean, oneDnn = true): Promise<SavedModelRunJson> {
   if (!oneDnn) process.env.TF_ENABLE_ONEDNN_OPTS = '0';
