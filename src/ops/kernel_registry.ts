@@ -100,7 +100,8 @@ function registerFor(backendName: string): void {
     if (current) tf.unregisterKernel(kernelName, backendName);
     tf.registerKernel(want);
     ours.set(key, want);
-  }  for (const rep of fusedBackends.filter((s) => s.backendName === backendName).flatMap((s) => s.replacements ?? [])) replace(rep, backendName);
+  }
+  for (const rep of fusedBackends.filter((s) => s.backendName === backendName).flatMap((s) => s.replacements ?? [])) replace(rep, backendName);
 }
 
 /**
