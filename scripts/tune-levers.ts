@@ -32,14 +32,16 @@ const mctfTau = (sim: number, info: number, size: number): MergeVariant[] =>
 /** Each lever is a set of tuner options over the defaults. */
 const LEVERS: Record<string, Partial<TuneOptions>> = {
   default: {},
-  screen100: { screenImages: 100 },
-  screen140: { screenImages: 140 },
-  stratified: { screenSampling: 'stratified' },
-  stratified100: { screenSampling: 'stratified', screenImages: 100 },
-  free1: { freeBlocks: 1 },
-  free2: { freeBlocks: 2 },
-  tau: { variants: [...MERGE_VARIANTS, ...mctfTau(1, 10, 20), ...mctfTau(1, 40, 80), ...mctfTau(2, 20, 40)] },
-  free1tau: { freeBlocks: 1, variants: [...MERGE_VARIANTS, ...mctfTau(1, 10, 20), ...mctfTau(1, 40, 80), ...mctfTau(2, 20, 40)] },
+  perBlock: { perBlock: true },
+  // The levers below were measured with the per-block search on (the default then).
+  screen100: { perBlock: true, screenImages: 100 },
+  screen140: { perBlock: true, screenImages: 140 },
+  stratified: { perBlock: true, screenSampling: 'stratified' },
+  stratified100: { perBlock: true, screenSampling: 'stratified', screenImages: 100 },
+  free1: { perBlock: true, freeBlocks: 1 },
+  free2: { perBlock: true, freeBlocks: 2 },
+  tau: { perBlock: true, variants: [...MERGE_VARIANTS, ...mctfTau(1, 10, 20), ...mctfTau(1, 40, 80), ...mctfTau(2, 20, 40)] },
+  free1tau: { perBlock: true, freeBlocks: 1, variants: [...MERGE_VARIANTS, ...mctfTau(1, 10, 20), ...mctfTau(1, 40, 80), ...mctfTau(2, 20, 40)] },
 };
 
 const argmax = (d: Float32Array, k: number) => Array.from({ length: d.length / k }, (_, i) => {

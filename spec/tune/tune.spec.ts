@@ -86,7 +86,7 @@ test('the per-block stage moves one block at a time, refitted to the target, and
   await useBackend('wasm');
   const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
   // One shape and one alpha: stage 1 scores one candidate per merge variant (6), leaving 2 for the per-block moves.
-  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 8, seed: 2, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 8, seed: 2, perBlock: true, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
   const moved = r.log.filter((c) => c.stage === 'per block');
   expect(moved.length).toBeGreaterThan(0);
   for (const c of moved) {
@@ -114,7 +114,7 @@ test('stratifiedRows: one row per confidence stratum, from least to most confide
 test('freeBlocks: no candidate of any stage merges in the first blocks, and each still reaches the target', async () => {
   await useBackend('wasm');
   const set = await readCalibrationSet(images, { ...PREP, mean: [...PREP.mean], std: [...PREP.std] });
-  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 10, seed: 2, freeBlocks: 1, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
+  const r = await tuneTurbo(model, set, { targetFlops: 1.3, maxEvals: 10, seed: 2, perBlock: true, freeBlocks: 1, shapes: SHAPES.filter((s) => s.name === 'constant'), alphas: [1] }).finally(() => set.inputs.dispose());
   expect(r.log.some((c) => c.stage === 'per block')).toBe(true);
   for (const c of r.log) {
     expect(c.schedule[0]).toBe(0);
