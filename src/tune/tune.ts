@@ -6,9 +6,10 @@
 // that reaches the target (merging more than needed only costs accuracy):
 //   1. the named schedule shapes (src/tune/schedules.ts) at one alpha, then the alphas and merge
 //      variants (src/tune/space.ts) on the best shapes, on a screening subset of the search rows;
-//   2. a greedy per-block search from the best of those: one block's share of the merging up or
-//      down, the level refitted to the target, kept when the screening score improves (DiffRate's
-//      offline per-layer search in spirit, with the model's own outputs as the objective);
+//   2. with `perBlock` only, a greedy per-block search from the best of those: one block's share of
+//      the merging up or down, the level refitted to the target, kept when the screening score
+//      improves (DiffRate's offline per-layer search in spirit). Off by default: judged on the
+//      screening rows, its moves lost accuracy on held-out images (docs/ACCURACY.md);
 //   3. the best few on the rest of the search rows; the best of them is the choice, reported on the
 //      confirmation rows.
 // The score is the KL divergence of the candidate's softmax from the unmerged model's (no labels
