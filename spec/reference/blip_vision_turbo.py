@@ -4,7 +4,6 @@ vision tower, returning the token sizes as well. converters/python/blip/fixture_
 spec/fixtures/blip/small/vision-turbo-reference.json with it."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -31,21 +30,7 @@ def vision_forward_sizes(net, pixels, s):
     toks, merged = [], 0
     stats = tr.MergeStats()
     for li, lp in enumerate(net.layers):
-        B, N, C = x.shape
-        Hh = net.heads
-        d = C // Hh
-        h = tr.layer_norm(x, *lp["ln1"])
-        q = tr.dense(h, lp["q"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        k = tr.dense(h, lp["k"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        v = tr.dense(h, lp["v"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        sc = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
-        if s.get("propAttn", True) and size is not None:
-            sc = sc + np.log(size)[:, None, None, :]
-        sc = sc - sc.max(-1, keepdims=True)
-        P = np.exp(sc)
-        P = P / P.sum(-1, keepdims=True)
-        o = (P @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
-        x = x + tr.dense(o, lp["o"])
+        x, k, P = tr.attention(net, lp, x, size, s.get("propAttn", True))
         if sched[li] > 0:
             x, size, _ = tr.turbo_merge(x, k.mean(1), P[:, :, 0, :].mean(1), size, sched[li],
                                         alpha=s.get("alpha", 0.0), beta=s.get("beta", 1.0), gamma=s.get("gamma", 0.0),

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import numpy as np
 import torch
 
 import turbo_ref as tr
-from turbo_nets import hf_small_net
+from hf_turbo_reference import checked_fixture
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "spec" / "fixtures" / "hf"
@@ -77,21 +76,8 @@ def forward(net, pixels, s, mods):
         return 0 if r <= 0 or n < thr else r
 
     for li, lp in enumerate(net.layers):
-        B, N, C = x.shape
-        Hh = net.heads
-        d = C // Hh
-        h = tr.layer_norm(x, *lp["ln1"])
-        q = tr.dense(h, lp["q"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        k = tr.dense(h, lp["k"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        v = tr.dense(h, lp["v"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        sc = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
-        if size is not None:
-            sc = sc + np.log(size)[:, None, None, :]
-        sc = sc - sc.max(-1, keepdims=True)
-        P = np.exp(sc)
-        P = P / P.sum(-1, keepdims=True)
-        o = (P @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
-        x = x + tr.dense(o, lp["o"])
+        N = x.shape[1]
+        x, k, P = tr.attention(net, lp, x, size)
         r = clamp(sched[li], N)
         if r > 0 and s["score"] == "pitome":
             T = N - 1
@@ -125,18 +111,11 @@ def main(argv) -> int:
     fails = 0
     for arch in archs:
         d = FIXTURES / f"{arch}-small"
-        meta = json.loads((d / "meta.json").read_text())
-        ref = json.loads((d / "reference.json").read_text())
-        inp = ref["inputs"]["pixel_values"]
-        x = np.fromfile(d / inp["file"], dtype="<f4").reshape(inp["shape"])
-        net = hf_small_net(arch, dict(np.load(d / "weights.npz")), meta)
-        out0, _ = tr.forward(net, x, r=0)
-        worst = max(float(np.max(np.abs(out0[k] - np.asarray(v["data"])))) for k, v in ref["outputs"].items())
-        ok = worst < 1e-4
-        fails += not ok
-        print(f"[{arch}-small] numpy forward (r=0) vs TF: max abs diff {worst:.3g} {'ok' if ok else 'FAIL'}")
-        if not ok:
+        checked = checked_fixture(arch)
+        fails += checked is None
+        if checked is None:
             continue
+        net, x, _ = checked
         results = []
         for s in SETTINGS:
             outs, toks = forward(net, x, s, (pitome, mctf, turbo, rec))

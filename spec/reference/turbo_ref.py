@@ -169,6 +169,27 @@ def embed(net: Net, pixels: np.ndarray) -> np.ndarray:
     return x
 
 
+def attention(net: Net, lp: dict, x: np.ndarray, size, prop_attn=True):
+    """A block's pre-LN self-attention with its residual, proportional attention (log size bias)
+    when sizes are given: (x + attention(x), keys [B, H, N, d], probabilities [B, H, N, N]), the
+    keys and probabilities being what every merge score reads."""
+    B, N, C = x.shape
+    Hh = net.heads
+    d = C // Hh
+    h = layer_norm(x, *lp["ln1"])
+    q = dense(h, lp["q"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+    k = dense(h, lp["k"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+    v = dense(h, lp["v"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
+    s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
+    if prop_attn and size is not None:
+        s = s + np.log(size)[:, None, None, :]
+    s = s - s.max(-1, keepdims=True)
+    P = np.exp(s)
+    P = P / P.sum(-1, keepdims=True)
+    o = (P @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
+    return x + dense(o, lp["o"]), k, P
+
+
 def forward(net: Net, pixels, r=0, *, alpha=0.0, beta=1.0, gamma=0.0, r_threshold=0,
             prop_attn=True, inflect=None, stats: MergeStats | None = None):
     """Returns (outputs dict, tokens after each block, per-block token states)."""
@@ -179,21 +200,7 @@ def forward(net: Net, pixels, r=0, *, alpha=0.0, beta=1.0, gamma=0.0, r_threshol
     tokens_after = []
     merged_layers = 0
     for li, lp in enumerate(net.layers):
-        B, N, C = x.shape
-        Hh = net.heads
-        d = C // Hh
-        h = layer_norm(x, *lp["ln1"])
-        q = dense(h, lp["q"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        k = dense(h, lp["k"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        v = dense(h, lp["v"]).reshape(B, N, Hh, d).transpose(0, 2, 1, 3)
-        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
-        if prop_attn and size is not None:
-            s = s + np.log(size)[:, None, None, :]
-        s = s - s.max(-1, keepdims=True)
-        P = np.exp(s)
-        P = P / P.sum(-1, keepdims=True)
-        o = (P @ v).transpose(0, 2, 1, 3).reshape(B, N, C)
-        x = x + dense(o, lp["o"])
+        x, k, P = attention(net, lp, x, size, prop_attn)
         if sched[li] > 0:
             x, size, _ = turbo_merge(x, k.mean(1), P[:, :, 0, :].mean(1), size, sched[li],
                                      alpha=alpha, beta=beta, gamma=gamma, layer=merged_layers,
